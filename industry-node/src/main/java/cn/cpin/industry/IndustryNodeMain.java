@@ -1,0 +1,27 @@
+package cn.cpin.industry;
+
+import cn.cpin.node.NodeOptions;
+import cn.cpin.node.NodeRuntime;
+import cn.cpin.protocol.profile.NodeProfile;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** A CPIN industry node: service center, aggregation, selection and security for one industry, connected into its regional node. */
+@Command(name = "cpin-industry-node", mixinStandardHelpOptions = true, versionProvider = NodeRuntime.Version.class,
+    description = "A CPIN industry node: service center, aggregation, selection and security for one industry, connected into its regional node.")
+public final class IndustryNodeMain implements Callable<Integer> {
+  @Mixin
+  private NodeOptions options;
+
+  @Override
+  public Integer call() {
+    return NodeRuntime.run(options, NodeProfile.INDUSTRY, "cpin-industry-node", context -> List.of());
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new IndustryNodeMain()).execute(args));
+  }
+}

@@ -1,0 +1,60 @@
+package cn.cpin.node;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * The command line every node program shares (NOD-006), mixed into each node's command.
+ *
+ * <p>Fields are filled by picocli; {@link NodeRuntime} validates them before anything starts.
+ */
+public final class NodeOptions {
+  @Option(names = "--node-code", paramLabel = "CODE",
+      description = "This node's code as allocated by the national node, e.g. 86.44 (regional) "
+          + "or 86.44.C (industry). The national stub is always 86.")
+  String nodeCode;
+
+  @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:0",
+      description = "Address to serve gRPC on (default: ${DEFAULT-VALUE}; port 0 picks a free one).")
+  String listen;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "Directory for this node's state (default: ./data/<node code>). "
+          + "Only one process may use it at a time.")
+  Path dataDir;
+
+  @Option(names = "--parent", paramLabel = "HOST:PORT",
+      description = "Endpoint of the node this node reports to: the national node for a regional "
+          + "node, its regional node for an industry node.")
+  String parent;
+
+  @Option(names = "--insecure-plaintext-dev",
+      description = "DEVELOPMENT ONLY: serve and call plaintext gRPC on loopback addresses, "
+          + "without mutual TLS. Logged as a warning at start.")
+  boolean insecurePlaintextDev;
+
+  @Option(names = "--display-name", paramLabel = "NAME",
+      description = "Human-readable node name reported by NodeInfoService.")
+  String displayName;
+
+  /** Parses {@code host:port}; a bare port means loopback. */
+  static InetSocketAddress parseAddress(String option, String value) {
+    int colon = value.lastIndexOf(':');
+    String host = colon < 0 ? "127.0.0.1" : value.substring(0, colon);
+    String port = colon < 0 ? value : value.substring(colon + 1);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    try {
+      int p = Integer.parseInt(port);
+      if (p < 0 || p > 65535 || host.isEmpty()) {
+        throw new NumberFormatException();
+      }
+      return new InetSocketAddress(host, p);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          option + " must be HOST:PORT with a port from 0 to 65535, got '" + value + "'");
+    }
+  }
+}
