@@ -149,7 +149,7 @@ class CreditCodeTest {
   }
 
   @Test
-  void everyCodeOfEveryFirstSeventeenIsFoundByAdjacentTransposition() {
+  void adjacentTranspositionsAreDetected() {
     // Weights 3^(i-1) mod 31 make adjacent transpositions of different characters detectable too,
     // including the last data character with the check character.
     List<String> mutated = new ArrayList<>();
