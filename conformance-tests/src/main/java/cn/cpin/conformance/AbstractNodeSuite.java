@@ -93,6 +93,29 @@ public abstract class AbstractNodeSuite extends ConformanceSuite {
     Assertions.check(missing.isEmpty(), "service_names lacks " + missing);
   }
 
+  @Check(requirements = "NOD-007",
+      title = "NodeInfo service_names and protocol_packages equal what reflection lists")
+  void nodeInfoServiceNamesMatchReflection() throws Exception {
+    Set<String> served = new TreeSet<>();
+    for (ServiceResponse s : reflect(ServerReflectionRequest.newBuilder().setListServices("")
+        .build()).get(0).getListServicesResponse().getServiceList()) {
+      if (s.getName().startsWith("cpin.")) {
+        served.add(s.getName());
+      }
+    }
+    NodeInfo info = NodeInfoServiceGrpc.newBlockingStub(channel())
+        .withDeadlineAfter(deadlineMillis(), MILLIS)
+        .getNodeInfo(GetNodeInfoRequest.getDefaultInstance())
+        .getNodeInfo();
+    Assertions.equal("service_names (reflection lists the cpin services " + served + ")",
+        served, new TreeSet<>(info.getServiceNamesList()));
+    Set<String> packages = new TreeSet<>();
+    for (String service : served) {
+      packages.add(service.substring(0, service.lastIndexOf('.')));
+    }
+    Assertions.equal("protocol_packages", packages, new TreeSet<>(info.getProtocolPackagesList()));
+  }
+
   private Set<String> expectedServices() {
     Set<String> names = new TreeSet<>();
     names.add(HealthGrpc.SERVICE_NAME);

@@ -59,7 +59,7 @@ public final class ConformanceReport {
   /** Prints the per-requirement table, then the checks that did not pass. */
   public void print(PrintStream out) {
     out.printf("CPIN conformance suite (v1): target %s, profile %s%n%n", target, profile);
-    out.printf("%-10s %-6s %-8s %s%n", "REQUIREMENT", "LEVEL", "RESULT", "CHECKS PASSED");
+    out.printf("%-11s %-6s %-8s %s%n", "REQUIREMENT", "LEVEL", "RESULT", "CHECKS PASSED");
     Map<Outcome, Integer> totals = new EnumMap<>(Outcome.class);
     for (RequirementResult r : requirements()) {
       out.printf("%-11s %-6s %-8s %d/%d%n", r.id(), r.level(), r.outcome(), r.passedChecks(),

@@ -125,8 +125,9 @@ class ReferenceFederationConformanceTest {
   }
 
   private static boolean free(int port) {
-    try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return true;
+    try (ServerSocket probe = new ServerSocket(port, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      return probe.isBound();
     } catch (IOException e) {
       return false;
     }

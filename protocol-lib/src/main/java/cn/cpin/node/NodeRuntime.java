@@ -116,7 +116,7 @@ public final class NodeRuntime implements AutoCloseable {
     Files.createDirectories(dataDir);
     FileChannel lockChannel = FileChannel.open(dataDir.resolve("node.lock"),
         StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock = lockChannel.tryLock();
+    FileLock lock = tryLock(lockChannel);
     if (lock == null) {
       lockChannel.close();
       throw new IllegalArgumentException("data directory " + dataDir
@@ -273,6 +273,15 @@ public final class NodeRuntime implements AutoCloseable {
           + "regional node " + code.parent().orElseThrow()));
     }
     return code.parent().orElseThrow();
+  }
+
+  // Null if another process, or another node in this JVM, holds the lock.
+  private static FileLock tryLock(FileChannel channel) throws IOException {
+    try {
+      return channel.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      return null;
+    }
   }
 
   private static void requireLoopback(String option, InetSocketAddress address) {

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 public final class LocalFederation implements AutoCloseable {
   /** One running node process. */
   public record Node(String code, String profile, int port, Process process, Path dataDir,
-      List<String> events) {
+      List<String> events, Thread output) {
     public String endpoint() {
       return "127.0.0.1:" + port;
     }
@@ -94,28 +94,29 @@ public final class LocalFederation implements AutoCloseable {
       command.addAll(List.of("--node-code", code, "--parent", parent.endpoint()));
     }
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    Node node = new Node(code, profile, port, process, dataDir, new CopyOnWriteArrayList<>());
-    nodes.add(node);
     Writer log = Files.newBufferedWriter(dataDir.resolve("node.log"), StandardCharsets.UTF_8);
-    Thread pump = new Thread(() -> pump(node, log), "output-" + code);
-    pump.setDaemon(true);
-    pump.start();
+    List<String> events = new CopyOnWriteArrayList<>();
+    Thread output = new Thread(() -> pump(code, process, events, log), "output-" + code);
+    output.setDaemon(true);
+    Node node = new Node(code, profile, port, process, dataDir, events, output);
+    nodes.add(node);
+    output.start();
     return node;
   }
 
-  private void pump(Node node, Writer log) {
+  private void pump(String code, Process process, List<String> events, Writer log) {
     try (BufferedReader in = new BufferedReader(new InputStreamReader(
-        node.process().getInputStream(), StandardCharsets.UTF_8)); log) {
+        process.getInputStream(), StandardCharsets.UTF_8)); log) {
       String line;
       while ((line = in.readLine()) != null) {
-        node.events().add(line);
+        events.add(line);
         console.println(line);
         log.write(line);
         log.write('\n');
         log.flush();
       }
     } catch (IOException e) {
-      console.println("output of node " + node.code() + " ended: " + e.getMessage());
+      console.println("output of node " + code + " ended: " + e.getMessage());
     }
   }
 
@@ -161,6 +162,12 @@ public final class LocalFederation implements AutoCloseable {
   public static void awaitEvent(Node node, String fragment) throws InterruptedException {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (node.events().stream().noneMatch(line -> line.contains(fragment))) {
+      if (!node.process().isAlive()) {
+        node.output().join(5_000); // the last lines may still be in the pipe
+        if (node.events().stream().anyMatch(line -> line.contains(fragment))) {
+          return;
+        }
+      }
       if (System.nanoTime() > deadline || !node.process().isAlive()) {
         throw new IllegalStateException("node " + node.code() + " never logged " + fragment
             + ": " + node.events());
@@ -173,13 +180,16 @@ public final class LocalFederation implements AutoCloseable {
   @Override
   public void close() {
     for (int i = nodes.size() - 1; i >= 0; i--) {
-      nodes.get(i).process().destroy();
+      // Through the handle: Process.destroy() would also close our end of the node's output
+      // pipe, losing the lines the node logs while it stops.
+      nodes.get(i).process().toHandle().destroy();
     }
     for (Node node : nodes) {
       try {
         if (!node.process().waitFor(20, TimeUnit.SECONDS)) {
           node.process().destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
+        node.output().join(5_000);
       } catch (InterruptedException e) {
         node.process().destroyForcibly();
         Thread.currentThread().interrupt();
