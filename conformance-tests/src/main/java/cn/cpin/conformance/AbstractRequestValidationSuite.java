@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
 public abstract class AbstractRequestValidationSuite extends ConformanceSuite {
   private static final int MAX_REPORTED = 8;
 
-  @Check(requirements = {"IDN-003", "GEN-001", "GEN-004"},
+  @Check(requirements = {"IDN-003", "GEN-001", "GEN-004", "GEN-005"},
       title = "a malformed identifier in any request field gets INVALID_ARGUMENT naming the field")
   void malformedIdentifiersRejected() {
     rejectsMalformed(FieldFormat.FIELD_FORMAT_IDENTIFIER);
