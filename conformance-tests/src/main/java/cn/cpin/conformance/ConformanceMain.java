@@ -1,12 +1,10 @@
 package cn.cpin.conformance;
 
 import cn.cpin.protocol.profile.NodeProfile;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
+import cn.cpin.protocol.pki.KeyMaterial;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,8 +34,23 @@ public final class ConformanceMain implements Callable<Integer> {
       description = "Deadline of each call in milliseconds (default: ${DEFAULT-VALUE}).")
   private long deadlineMillis;
 
+  @Option(names = "--trust-anchor", paramLabel = "PEM",
+      description = "The CPIN root certificate(s) the target's certificate chains to.")
+  private Path trustAnchor;
+
+  @Option(names = "--suite-ca", paramLabel = "DIR", defaultValue = "cpin-conformance-ca",
+      description = "The suite's test CA, created on first use (default: ${DEFAULT-VALUE}). The "
+          + "node under test must trust DIR/suite-ca.pem for the duration of the test.")
+  private Path suiteCa;
+
+  @Option(names = "--national", paramLabel = "HOST:PORT",
+      description = "The national node of the target's federation, used to revoke a test "
+          + "certificate for the revocation check (skipped without it).")
+  private String national;
+
   @Option(names = "--insecure-plaintext-dev",
-      description = "Connect without TLS, for nodes running in plaintext development mode.")
+      description = "Connect without TLS, for nodes running in plaintext development mode; the "
+          + "security checks are then skipped.")
   private boolean plaintext;
 
   @Override
@@ -49,29 +62,29 @@ public final class ConformanceMain implements Callable<Integer> {
       System.err.println("error: --profile must be national, regional or industry");
       return 2;
     }
-    if (!plaintext) {
-      System.err.println("error: this version of the suite connects only to nodes in plaintext "
-          + "development mode; pass --insecure-plaintext-dev");
+    if (!plaintext && trustAnchor == null) {
+      System.err.println("error: --trust-anchor is required (or --insecure-plaintext-dev for a "
+          + "node in plaintext development mode)");
       return 2;
     }
-    int colon = target.lastIndexOf(':');
-    if (colon <= 0) {
-      System.err.println("error: --target must be HOST:PORT");
-      return 2;
-    }
-    ManagedChannel channel = NettyChannelBuilder
-        .forAddress(target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)))
-        .usePlaintext()
-        .build();
-    try {
-      ConformanceReport report = Suites.run(new ConformanceTarget(target, nodeProfile, channel,
-          Duration.ofMillis(deadlineMillis)));
+    Duration deadline = Duration.ofMillis(deadlineMillis);
+    try (ConformanceTarget target = plaintext
+        ? ConformanceTarget.plaintext(this.target, nodeProfile, deadline)
+        : ConformanceTarget.mutualTls(this.target, nodeProfile, deadline,
+            KeyMaterial.readCertificates(trustAnchor), SuitePki.open(suiteCa),
+            national == null ? null : ConformanceTarget.parse(national))) {
+      if (!plaintext) {
+        System.out.println("Suite test CA: " + SuitePki.certificateFile(suiteCa).toAbsolutePath()
+            + " (the node under test must trust it for this test only)");
+      }
+      ConformanceReport report = Suites.run(target);
       report.print(System.out);
       report.writeJunitXml(junitXml);
       System.out.println("JUnit XML written to " + junitXml.toAbsolutePath());
       return report.hasFailures() ? 1 : 0;
-    } finally {
-      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      return 2;
     }
   }
 

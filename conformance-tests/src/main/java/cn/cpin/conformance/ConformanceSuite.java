@@ -13,7 +13,7 @@ public abstract class ConformanceSuite {
   /** The node under test. */
   protected abstract ConformanceTarget target();
 
-  /** The channel to the node under test. */
+  /** A channel to the node under test as the identity that may call the most. */
   protected final ManagedChannel channel() {
     return target().channel();
   }
@@ -23,6 +23,6 @@ public abstract class ConformanceSuite {
     return target().deadline().toMillis();
   }
 
-  /** Convenience for stubs: {@code stub.withDeadlineAfter(deadlineMillis(), MILLISECONDS)}. */
+  /** Convenience for stubs: {@code stub.withDeadlineAfter(deadlineMillis(), MILLIS)}. */
   protected static final TimeUnit MILLIS = TimeUnit.MILLISECONDS;
 }

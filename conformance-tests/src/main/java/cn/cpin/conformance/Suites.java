@@ -26,7 +26,8 @@ public final class Suites {
   /** Runs every suite against {@code target} and returns the report. */
   public static ConformanceReport run(ConformanceTarget target) {
     return new ConformanceReport(target.endpoint(),
-        target.profile().name().toLowerCase(java.util.Locale.ROOT),
+        target.profile().name().toLowerCase(java.util.Locale.ROOT)
+            + (target.isMutualTls() ? "" : " (plaintext development mode)"),
         ConformanceRunner.run(bind(target)));
   }
 }

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import cn.cpin.conformance.federation.LocalFederation;
 import cn.cpin.protocol.profile.NodeProfile;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
+import cn.cpin.protocol.pki.KeyMaterial;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,10 +30,14 @@ class ReferenceFederationConformanceTest {
   static Path dataRoot;
 
   private static LocalFederation federation;
+  private static SuitePki suitePki;
 
   @BeforeAll
   static void startFederation() throws Exception {
-    federation = LocalFederation.start(freeBasePort(), dataRoot, System.out);
+    Path suiteCa = dataRoot.resolve("suite-ca");
+    suitePki = SuitePki.open(suiteCa);
+    federation = LocalFederation.start(freeBasePort(), dataRoot, System.out,
+        SuitePki.certificateFile(suiteCa));
   }
 
   @AfterAll
@@ -90,11 +94,10 @@ class ReferenceFederationConformanceTest {
   private static ConformanceReport assertConforms(String code, NodeProfile profile)
       throws IOException {
     LocalFederation.Node node = federation.node(code);
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", node.port())
-        .usePlaintext().build();
-    try {
-      ConformanceReport report = Suites.run(new ConformanceTarget(node.endpoint(), profile,
-          channel, Duration.ofSeconds(5)));
+    try (ConformanceTarget target = ConformanceTarget.mutualTls(node.endpoint(), profile,
+        Duration.ofSeconds(5), KeyMaterial.readCertificates(federation.trustAnchors()), suitePki,
+        new InetSocketAddress("127.0.0.1", federation.node("86").port()))) {
+      ConformanceReport report = Suites.run(target);
       report.print(System.out);
       report.writeJunitXml(Path.of("target", "conformance-reports",
           profile.name().toLowerCase(java.util.Locale.ROOT) + ".xml"));
@@ -105,8 +108,6 @@ class ReferenceFederationConformanceTest {
       assertThat(report.requirements()).extracting(ConformanceReport.RequirementResult::id)
           .contains("NOD-001", "NOD-002", "NOD-003", "GEN-001");
       return report;
-    } finally {
-      channel.shutdownNow();
     }
   }
 

@@ -75,8 +75,11 @@ class SuiteDetectsBrokenNodeTest {
 
   @Test
   void brokenRequirementsAreFailedAndHealthyOnesPass() {
-    ConformanceReport report = Suites.run(new ConformanceTarget("broken", NodeProfile.REGIONAL,
-        channel, Duration.ofSeconds(5)));
+    ConformanceReport report;
+    try (ConformanceTarget target = ConformanceTarget.plaintext("127.0.0.1:" + server.getPort(),
+        NodeProfile.REGIONAL, Duration.ofSeconds(5))) {
+      report = Suites.run(target);
+    }
 
     Map<String, Outcome> byId = report.requirements().stream().collect(Collectors.toMap(
         ConformanceReport.RequirementResult::id, ConformanceReport.RequirementResult::outcome));

@@ -1,9 +1,9 @@
 package cn.cpin.industry;
 
+import cn.cpin.node.ChildNode;
 import cn.cpin.node.NodeOptions;
 import cn.cpin.node.NodeRuntime;
 import cn.cpin.protocol.profile.NodeProfile;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,7 +18,7 @@ public final class IndustryNodeMain implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return NodeRuntime.run(options, NodeProfile.INDUSTRY, "cpin-industry-node", context -> List.of());
+    return NodeRuntime.run(options, new ChildNode(NodeProfile.INDUSTRY, "cpin-industry-node"));
   }
 
   public static void main(String[] args) {

@@ -29,6 +29,31 @@ public final class NodeOptions {
           + "node, its regional node for an industry node.")
   String parent;
 
+  @Option(names = "--national", paramLabel = "HOST:PORT",
+      description = "Endpoint of the national node, for enrollment, certificate renewal and the "
+          + "revocation feed (default for a regional node: its --parent).")
+  String national;
+
+  @Option(names = "--trust-anchor", paramLabel = "PEM",
+      description = "The CPIN root certificate(s) to trust, needed on a node's first start "
+          + "(afterwards kept in <data dir>/pki). The national stub creates its own root.")
+  Path trustAnchor;
+
+  @Option(names = "--enrollment-token-file", paramLabel = "FILE",
+      description = "File holding the one-time enrollment token the national operator issued "
+          + "for this node code; needed on first start only.")
+  Path enrollmentTokenFile;
+
+  @Option(names = "--test-trust-anchor", paramLabel = "PEM",
+      description = "TESTING ONLY: also trust this CA, e.g. the conformance suite's test CA so "
+          + "that it can present deliberately bad certificates. Logged as a warning.")
+  Path testTrustAnchor;
+
+  @Option(names = "--certificate-validity", paramLabel = "DURATION", defaultValue = "PT24H",
+      description = "National stub: validity of the node certificates it issues (ISO-8601, "
+          + "default: ${DEFAULT-VALUE}); nodes renew at two thirds of it.")
+  java.time.Duration certificateValidity;
+
   @Option(names = "--insecure-plaintext-dev",
       description = "DEVELOPMENT ONLY: serve and call plaintext gRPC on loopback addresses, "
           + "without mutual TLS. Logged as a warning at start.")
@@ -38,8 +63,20 @@ public final class NodeOptions {
       description = "Human-readable node name reported by NodeInfoService.")
   String displayName;
 
+  public java.time.Duration certificateValidity() {
+    return certificateValidity == null ? java.time.Duration.ofHours(24) : certificateValidity;
+  }
+
+  public Path trustAnchor() {
+    return trustAnchor;
+  }
+
+  public Path enrollmentTokenFile() {
+    return enrollmentTokenFile;
+  }
+
   /** Parses {@code host:port}; a bare port means loopback. */
-  static InetSocketAddress parseAddress(String option, String value) {
+  public static InetSocketAddress parseAddress(String option, String value) {
     int colon = value.lastIndexOf(':');
     String host = colon < 0 ? "127.0.0.1" : value.substring(0, colon);
     String port = colon < 0 ? value : value.substring(colon + 1);

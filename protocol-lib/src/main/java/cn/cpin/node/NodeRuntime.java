@@ -1,12 +1,24 @@
 package cn.cpin.node;
 
 import cn.cpin.common.v1.NodeRole;
+import cn.cpin.node.trust.AccessControlInterceptor;
+import cn.cpin.node.trust.CertificateRenewer;
+import cn.cpin.node.trust.NodeTls;
+import cn.cpin.node.trust.NodeTrust;
+import cn.cpin.node.trust.ParticipantRoles;
+import cn.cpin.node.trust.RevocationList;
 import cn.cpin.node.v1.NodeInfo;
 import cn.cpin.protocol.identifier.MalformedIdentifierException;
 import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.pki.CpinPeerVerifier;
+import cn.cpin.protocol.pki.KeyMaterial;
 import cn.cpin.protocol.profile.NodeProfile;
+import cn.cpin.protocol.store.EmbeddedKeyValueStore;
+import cn.cpin.protocol.store.KeyValueStore;
 import com.google.protobuf.util.Timestamps;
 import io.grpc.BindableService;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
@@ -17,28 +29,29 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 
 /**
  * The process shared by the national stub, regional and industry nodes: command-line checks, data
- * directory lock, gRPC server with health (NOD-001), reflection (NOD-002), NodeInfo (NOD-003), the
- * validation and error-mapping interceptors, the link to the parent node, and a clean stop on
- * SIGTERM (NOD-005).
+ * directory lock and store, mutual TLS with renewal and revocation (SEC), the gRPC server with
+ * health (NOD-001), reflection (NOD-002) and NodeInfo (NOD-003), the access-control, validation and
+ * error-mapping interceptors, the link to the parent node, and a clean stop on SIGTERM (NOD-005).
  *
- * <p>Each node kind contributes only its profile and the services it implements; every other
- * standard service of the profile is served as {@link UnimplementedStandardService}.
+ * <p>Each {@link NodeKind} contributes its profile, its trust bootstrap and the services it
+ * implements; every other standard service of the profile is served as
+ * {@link UnimplementedStandardService}.
  */
 public final class NodeRuntime implements AutoCloseable {
   /** Exit status for a command line that cannot start a node. */
@@ -50,20 +63,16 @@ public final class NodeRuntime implements AutoCloseable {
   private final EventLog events;
   private final Server server;
   private final HealthStatusManager health;
-  private final ParentLink parentLink;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final List<AutoCloseable> resources;
   private boolean stopped;
 
   private NodeRuntime(NodeProfile profile, EventLog events, Server server,
-      HealthStatusManager health, ParentLink parentLink, FileChannel lockChannel, FileLock lock) {
+      HealthStatusManager health, List<AutoCloseable> resources) {
     this.profile = profile;
     this.events = events;
     this.server = server;
     this.health = health;
-    this.parentLink = parentLink;
-    this.lockChannel = lockChannel;
-    this.lock = lock;
+    this.resources = resources;
   }
 
   /**
@@ -71,15 +80,14 @@ public final class NodeRuntime implements AutoCloseable {
    *
    * @return the process exit status
    */
-  public static int run(NodeOptions options, NodeProfile profile, String softwareName,
-      Function<NodeContext, List<BindableService>> services) {
+  public static int run(NodeOptions options, NodeKind kind) {
     NodeRuntime node;
     try {
-      node = start(options, profile, softwareName, services, System.out);
+      node = start(options, kind, System.out);
     } catch (IllegalArgumentException e) {
       System.err.println("error: " + e.getMessage());
       return EXIT_USAGE;
-    } catch (IOException | UncheckedIOException e) {
+    } catch (Exception e) {
       System.err.println("error: " + e.getMessage());
       return 1;
     }
@@ -92,51 +100,114 @@ public final class NodeRuntime implements AutoCloseable {
    * Starts a node and returns once it serves; for programs and tests that manage its life.
    *
    * @throws IllegalArgumentException if the options are inconsistent, with a message for the user
-   * @throws IOException if the data directory or the listening address cannot be used
+   * @throws Exception if the data directory, the address or the enrollment fails
    */
-  public static NodeRuntime start(NodeOptions options, NodeProfile profile, String softwareName,
-      Function<NodeContext, List<BindableService>> services, PrintStream log) throws IOException {
+  public static NodeRuntime start(NodeOptions options, NodeKind kind, PrintStream log)
+      throws Exception {
+    NodeProfile profile = kind.profile();
     NodeCode code = nodeCode(options, profile.role());
     NodeCode parent = parentCode(options, code);
-    if (!options.insecurePlaintextDev) {
-      throw new IllegalArgumentException("mutual TLS is not available in this version yet; "
-          + "to run plaintext on loopback for development, pass --insecure-plaintext-dev");
-    }
+    boolean plaintext = options.insecurePlaintextDev;
     InetSocketAddress listen = NodeOptions.parseAddress("--listen", options.listen);
-    requireLoopback("--listen", listen);
-    InetSocketAddress parentAddress = null;
-    if (parent != null) {
-      parentAddress = NodeOptions.parseAddress("--parent", options.parent);
-      requireLoopback("--parent", parentAddress);
+    InetSocketAddress parentAddress = parent == null ? null
+        : NodeOptions.parseAddress("--parent", options.parent);
+    if (plaintext) {
+      requireLoopback("--listen", listen);
+      if (parentAddress != null) {
+        requireLoopback("--parent", parentAddress);
+      }
     }
 
     EventLog events = new EventLog(code.toString(), log);
     Path dataDir = (options.dataDir != null ? options.dataDir : Path.of("data", code.toString()))
         .toAbsolutePath();
     Files.createDirectories(dataDir);
-    FileChannel lockChannel = FileChannel.open(dataDir.resolve("node.lock"),
-        StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock = tryLock(lockChannel);
-    if (lock == null) {
-      lockChannel.close();
-      throw new IllegalArgumentException("data directory " + dataDir
-          + " is in use by another node process");
-    }
+    List<AutoCloseable> resources = new ArrayList<>();
+    try {
+      resources.add(lockDataDirectory(dataDir));
+      KeyValueStore store = EmbeddedKeyValueStore.open(dataDir.resolve("state.mv"));
+      resources.add(store);
+      RevocationList revocations = new RevocationList(store);
+      Clock clock = Clock.systemUTC();
+      NodeContext context = new NodeContext(code, dataDir, events, store, revocations, clock,
+          options);
 
-    NodeContext context = new NodeContext(code, dataDir, events);
-    HealthStatusManager health = new HealthStatusManager();
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(listen)
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionServiceV1.newInstance())
-        // Interceptors run in reverse order of addition: error mapping is outermost.
-        .intercept(new RequestValidationInterceptor())
-        .intercept(new ErrorMappingInterceptor((method, e) -> events.error("rpc.unexpected_error",
-            "method", method, "exception", e.toString())));
+      NodeTrust trust = null;
+      NodeTls tls = null;
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(listen);
+      builder.intercept(new RequestValidationInterceptor());
+      if (plaintext) {
+        events.warn("transport.plaintext_dev", "message", "INSECURE development mode: plaintext "
+            + "gRPC on loopback, no mutual TLS, no access control");
+      } else {
+        trust = kind.trust(context);
+        resources.add(trust);
+        List<X509Certificate> anchors = new ArrayList<>(trust.trustAnchors());
+        if (options.testTrustAnchor != null) {
+          anchors.addAll(KeyMaterial.readCertificates(options.testTrustAnchor));
+          events.warn("trust.test_anchor", "file", options.testTrustAnchor,
+              "message", "TESTING ONLY: an extra CA is trusted");
+        }
+        CpinPeerVerifier verifier = new CpinPeerVerifier(anchors, clock);
+        verifier.setRevoked(revocations::isRevoked);
+        tls = new NodeTls(trust.credentials(), verifier);
+        builder.sslContext(tls.serverContext());
+        builder.intercept(new AccessControlInterceptor(code, verifier, ParticipantRoles.NONE));
+      }
+      // Interceptors run in reverse order of addition: error mapping outermost, then access
+      // control, then validation (GEN-024).
+      builder.intercept(new ErrorMappingInterceptor((method, e) -> events.error(
+          "rpc.unexpected_error", "method", method, "exception", e.toString())));
+
+      HealthStatusManager health = new HealthStatusManager();
+      builder.addService(health.getHealthService())
+          .addService(ProtoReflectionServiceV1.newInstance());
+      List<String> unimplemented = addServices(builder, profile, kind.services(context, trust),
+          nodeInfo(code, parent, profile, kind.softwareName(), options.displayName));
+      Server server;
+      try {
+        server = builder.build().start();
+      } catch (IOException e) {
+        throw new IOException("cannot listen on " + options.listen + ": " + e.getMessage(), e);
+      }
+      resources.add(() -> server.shutdownNow());
+      for (ServiceDescriptor standard : profile.services()) {
+        health.setStatus(standard.getName(), ServingStatus.SERVING);
+      }
+      health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+      events.info("node.started", "role", profile.role(), "software", kind.softwareName(),
+          "listen", listen.getHostString() + ":" + server.getPort(), "data_dir", dataDir,
+          "transport", plaintext ? "plaintext-dev" : "mtls", "parent", parent == null ? ""
+              : parent, "services", profile.services().size(),
+          "not_yet_implemented", unimplemented.size());
+
+      if (trust != null) {
+        trust.started(tls);
+        CertificateRenewer renewer = new CertificateRenewer(tls, trust.renewal(), events, clock);
+        renewer.start();
+        resources.add(renewer);
+      }
+      if (parent != null) {
+        ManagedChannel channel = plaintext
+            ? NettyChannelBuilder.forAddress(parentAddress).usePlaintext().build()
+            : tls.channel(parentAddress, CpinIdentity.node(parent));
+        ParentLink link = new ParentLink(parent, channel, events);
+        link.start();
+        resources.add(link);
+      }
+      return new NodeRuntime(profile, events, server, health, resources);
+    } catch (Exception | Error e) {
+      closeAll(resources, events);
+      throw e;
+    }
+  }
+
+  private static List<String> addServices(NettyServerBuilder builder, NodeProfile profile,
+      List<BindableService> services, NodeInfo info) {
     Set<String> implemented = new HashSet<>();
     List<ServerServiceDefinition> definitions = new ArrayList<>();
-    definitions.add(new NodeInfoServiceImpl(nodeInfo(code, parent, profile, softwareName,
-        options.displayName)).bindService());
-    for (BindableService service : services.apply(context)) {
+    definitions.add(new NodeInfoServiceImpl(info).bindService());
+    for (BindableService service : services) {
       definitions.add(service.bindService());
     }
     for (ServerServiceDefinition definition : definitions) {
@@ -150,34 +221,7 @@ public final class NodeRuntime implements AutoCloseable {
         unimplemented.add(standard.getName());
       }
     }
-
-    Server server;
-    try {
-      server = builder.build().start();
-    } catch (IOException e) {
-      lock.release();
-      lockChannel.close();
-      throw new IOException("cannot listen on " + options.listen + ": " + e.getMessage(), e);
-    }
-    for (ServiceDescriptor standard : profile.services()) {
-      health.setStatus(standard.getName(), ServingStatus.SERVING);
-    }
-    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
-
-    events.warn("transport.plaintext_dev",
-        "message", "INSECURE development mode: plaintext gRPC on loopback, no mutual TLS");
-    events.info("node.started", "role", profile.role(), "software", softwareName,
-        "listen", listen.getHostString() + ":" + server.getPort(), "data_dir", dataDir,
-        "parent", parent == null ? "" : parent, "services", profile.services().size(),
-        "not_yet_implemented", unimplemented.size());
-
-    ParentLink link = null;
-    if (parent != null) {
-      link = new ParentLink(parent, NettyChannelBuilder.forAddress(parentAddress)
-          .usePlaintext().build(), events);
-      link.start();
-    }
-    return new NodeRuntime(profile, events, server, health, link, lockChannel, lock);
+    return unimplemented;
   }
 
   /** The port the node serves on. */
@@ -200,7 +244,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   /**
    * Stops cleanly: reports NOT_SERVING, lets calls in flight finish for a grace period, then
-   * releases the data directory. Idempotent.
+   * closes the store and releases the data directory. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -210,9 +254,6 @@ public final class NodeRuntime implements AutoCloseable {
     stopped = true;
     events.info("node.stopping", "grace_seconds", GRACE_SECONDS);
     health.enterTerminalState();
-    if (parentLink != null) {
-      parentLink.close();
-    }
     server.shutdown();
     try {
       if (!server.awaitTermination(GRACE_SECONDS, TimeUnit.SECONDS)) {
@@ -223,13 +264,42 @@ public final class NodeRuntime implements AutoCloseable {
       server.shutdownNow();
       Thread.currentThread().interrupt();
     }
-    try {
-      lock.release();
-      lockChannel.close();
-    } catch (IOException e) {
-      events.warn("node.unlock_failed", "error", e.getMessage());
-    }
+    closeAll(resources, events);
     events.info("node.stopped");
+  }
+
+  // Newest first, so the store outlives what writes to it and the lock outlives the store.
+  private static void closeAll(List<AutoCloseable> resources, EventLog events) {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        events.warn("node.close_failed", "resource", resources.get(i).getClass().getSimpleName(),
+            "error", String.valueOf(e.getMessage()));
+      }
+    }
+    resources.clear();
+  }
+
+  private static AutoCloseable lockDataDirectory(Path dataDir) throws IOException {
+    FileChannel channel = FileChannel.open(dataDir.resolve("node.lock"),
+        StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = channel.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      lock = null; // held by another node in this JVM
+    }
+    if (lock == null) {
+      channel.close();
+      throw new IllegalArgumentException("data directory " + dataDir
+          + " is in use by another node process");
+    }
+    FileLock held = lock;
+    return () -> {
+      held.release();
+      channel.close();
+    };
   }
 
   private static NodeCode nodeCode(NodeOptions options, NodeRole role) {
@@ -273,15 +343,6 @@ public final class NodeRuntime implements AutoCloseable {
           + "regional node " + code.parent().orElseThrow()));
     }
     return code.parent().orElseThrow();
-  }
-
-  // Null if another process, or another node in this JVM, holds the lock.
-  private static FileLock tryLock(FileChannel channel) throws IOException {
-    try {
-      return channel.tryLock();
-    } catch (java.nio.channels.OverlappingFileLockException e) {
-      return null;
-    }
   }
 
   private static void requireLoopback(String option, InetSocketAddress address) {

@@ -93,12 +93,11 @@ class NodeRuntimeTest {
   @Test
   void closeReportsNotServingAndReleasesTheDataDirectory() throws Exception {
     NodeOptions options = options(null, null);
-    NodeRuntime national = NodeRuntime.start(options, NodeProfile.NATIONAL, "test",
-        c -> List.of(), new PrintStream(nationalLog, true, StandardCharsets.UTF_8));
+    NodeRuntime national = NodeRuntime.start(options, kind(NodeProfile.NATIONAL),
+        new PrintStream(nationalLog, true, StandardCharsets.UTF_8));
 
-    assertThatThrownBy(() -> NodeRuntime.start(options, NodeProfile.NATIONAL, "test",
-        c -> List.of(), new PrintStream(new ByteArrayOutputStream(), true,
-            StandardCharsets.UTF_8)))
+    assertThatThrownBy(() -> NodeRuntime.start(options, kind(NodeProfile.NATIONAL),
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("in use by another node process");
 
@@ -106,16 +105,12 @@ class NodeRuntimeTest {
     national.close(); // idempotent
     assertThat(text(nationalLog)).contains("\"event\":\"node.stopping\"",
         "\"event\":\"node.stopped\"");
-    toClose.add(NodeRuntime.start(options, NodeProfile.NATIONAL, "test", c -> List.of(),
+    toClose.add(NodeRuntime.start(options, kind(NodeProfile.NATIONAL),
         new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
   }
 
   @Test
   void inconsistentCommandLinesAreRefusedBeforeAnythingStarts() {
-    NodeOptions noTls = options(null, null);
-    noTls.insecurePlaintextDev = false;
-    assertRefused(noTls, NodeProfile.NATIONAL, "mutual TLS is not available");
-
     assertRefused(options("86.44.C", "127.0.0.1:1"), NodeProfile.REGIONAL,
         "is not the code of a regional node");
     assertRefused(options("86.44", null), NodeProfile.REGIONAL, "--parent is required");
@@ -132,7 +127,7 @@ class NodeRuntimeTest {
   }
 
   private void assertRefused(NodeOptions options, NodeProfile profile, String message) {
-    assertThatThrownBy(() -> NodeRuntime.start(options, profile, "test", c -> List.of(),
+    assertThatThrownBy(() -> NodeRuntime.start(options, kind(profile),
         new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(message);
@@ -150,10 +145,36 @@ class NodeRuntimeTest {
 
   private NodeRuntime start(NodeOptions options, NodeProfile profile, ByteArrayOutputStream log)
       throws Exception {
-    NodeRuntime node = NodeRuntime.start(options, profile, "test", c -> List.of(),
+    NodeRuntime node = NodeRuntime.start(options, kind(profile),
         new PrintStream(log, true, StandardCharsets.UTF_8));
     toClose.add(node);
     return node;
+  }
+
+  // Plaintext development mode only: these tests are about the runtime, not about trust.
+  private static NodeKind kind(NodeProfile profile) {
+    return new NodeKind() {
+      @Override
+      public NodeProfile profile() {
+        return profile;
+      }
+
+      @Override
+      public String softwareName() {
+        return "test";
+      }
+
+      @Override
+      public cn.cpin.node.trust.NodeTrust trust(NodeContext context) {
+        throw new UnsupportedOperationException("plaintext tests");
+      }
+
+      @Override
+      public List<io.grpc.BindableService> services(NodeContext context,
+          cn.cpin.node.trust.NodeTrust trust) {
+        return List.of();
+      }
+    };
   }
 
   private ManagedChannel channel(int port) {

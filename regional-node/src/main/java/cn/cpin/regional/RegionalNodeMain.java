@@ -1,9 +1,9 @@
 package cn.cpin.regional;
 
+import cn.cpin.node.ChildNode;
 import cn.cpin.node.NodeOptions;
 import cn.cpin.node.NodeRuntime;
 import cn.cpin.protocol.profile.NodeProfile;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,7 +18,7 @@ public final class RegionalNodeMain implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return NodeRuntime.run(options, NodeProfile.REGIONAL, "cpin-regional-node", context -> List.of());
+    return NodeRuntime.run(options, new ChildNode(NodeProfile.REGIONAL, "cpin-regional-node"));
   }
 
   public static void main(String[] args) {

@@ -1,10 +1,21 @@
 package cn.cpin.conformance.federation;
 
+import cn.cpin.common.v1.NodeRole;
+import cn.cpin.conformance.SuitePki;
+import cn.cpin.identifier.v1.AllocateNodeCodeRequest;
+import cn.cpin.identifier.v1.AllocateNodeCodeResponse;
+import cn.cpin.national.AllocateNodeCodeCommand;
+import cn.cpin.node.trust.CredentialFiles;
+import cn.cpin.node.trust.NodeTls;
+import cn.cpin.protocol.creditcode.CreditCode;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.pki.KeyMaterial;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.NettyChannelBuilder;
+import java.net.InetSocketAddress;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -39,36 +50,90 @@ public final class LocalFederation implements AutoCloseable {
 
   private final List<Node> nodes = new ArrayList<>();
   private final PrintStream console;
+  private final Path dataRoot;
+  private final Path testTrustAnchor;
 
-  private LocalFederation(PrintStream console) {
+  private LocalFederation(PrintStream console, Path dataRoot, Path testTrustAnchor) {
     this.console = console;
+    this.dataRoot = dataRoot;
+    this.testTrustAnchor = testTrustAnchor;
   }
 
   /**
    * Starts the three nodes on ports {@code basePort}, {@code basePort + 1}, {@code basePort + 2}
-   * with state under {@code dataRoot}, and returns once each is SERVING and both children have
-   * linked to their parent.
+   * with state under {@code dataRoot}, and returns once each is SERVING over mutual TLS and both
+   * children have linked to their parent. On first start the national stub creates the PKI and
+   * this launcher, as the national operator, allocates the two node codes and hands each node its
+   * one-time enrollment token.
+   *
+   * @param testTrustAnchor a CA every node also trusts (the conformance suite's), or null
    */
-  public static LocalFederation start(int basePort, Path dataRoot, PrintStream console)
-      throws IOException, InterruptedException {
-    LocalFederation federation = new LocalFederation(console);
+  public static LocalFederation start(int basePort, Path dataRoot, PrintStream console,
+      Path testTrustAnchor) throws Exception {
+    LocalFederation federation = new LocalFederation(console, dataRoot.toAbsolutePath(),
+        testTrustAnchor);
     try {
       Node national = federation.launch("cn.cpin.national.NationalStubMain", "86", "national",
-          basePort, null, dataRoot);
+          basePort, null, List.of());
+      federation.awaitServing(national);
       Node regional = federation.launch("cn.cpin.regional.RegionalNodeMain", "86.44", "regional",
-          basePort + 1, national, dataRoot);
+          basePort + 1, national, federation.enrollment(national, "86.44",
+              NodeRole.NODE_ROLE_REGIONAL, "44", ""));
+      federation.awaitServing(regional);
       Node industry = federation.launch("cn.cpin.industry.IndustryNodeMain", "86.44.C",
-          "industry", basePort + 2, regional, dataRoot);
-      for (Node node : List.of(national, regional, industry)) {
-        awaitServing(node);
-      }
+          "industry", basePort + 2, regional, federation.enrollment(national, "86.44.C",
+              NodeRole.NODE_ROLE_INDUSTRY, "44", "C"));
+      federation.awaitServing(industry);
       awaitEvent(regional, "\"event\":\"parent.linked\"");
       awaitEvent(industry, "\"event\":\"parent.linked\"");
       return federation;
-    } catch (IOException | InterruptedException | RuntimeException e) {
+    } catch (Exception | Error e) {
       federation.close();
       throw e;
     }
+  }
+
+  /** The national operator's credentials directory: a client trusted by every node. */
+  public Path operatorDirectory() {
+    return dataRoot.resolve("86").resolve("operator");
+  }
+
+  /** The CPIN root certificate(s) of this federation. */
+  public Path trustAnchors() {
+    return operatorDirectory().resolve("trust-anchors.pem");
+  }
+
+  /** A channel to {@code node} as the national operator. */
+  public ManagedChannel operatorChannel(Node node) throws Exception {
+    return NodeTls.channel(new InetSocketAddress("127.0.0.1", node.port()),
+        CredentialFiles.read(operatorDirectory(), "operator"),
+        KeyMaterial.readCertificates(trustAnchors()), CpinIdentity.node(NodeCode.parse(node.code())));
+  }
+
+  // The options a node needs to enroll on its first start; none once it has its certificate.
+  private List<String> enrollment(Node national, String code, NodeRole role, String province,
+      String section) throws Exception {
+    Path dataDir = dataRoot.resolve(code);
+    List<String> args = new ArrayList<>(List.of("--national", national.endpoint()));
+    if (Files.exists(dataDir.resolve("pki").resolve("node-chain.pem"))) {
+      return args;
+    }
+    String first17 = "914403000000" + String.format("%05d", Math.abs(code.hashCode()) % 100000);
+    AllocateNodeCodeResponse allocation = AllocateNodeCodeCommand.allocate(operatorDirectory(),
+        national.endpoint(), AllocateNodeCodeRequest.newBuilder()
+            .setRequestId("federation-allocate-" + code)
+            .setRole(role)
+            .setProvinceCode(province)
+            .setIndustrySection(section)
+            .setOperatorName("Operator of node " + code)
+            .setOperatorCreditCode(first17 + CreditCode.checkCharacter(first17))
+            .build());
+    Files.createDirectories(dataDir);
+    Path tokenFile = dataDir.resolve("enrollment-token");
+    AllocateNodeCodeCommand.writeToken(tokenFile, allocation.getEnrollmentToken());
+    args.addAll(List.of("--enrollment-token-file", tokenFile.toString(),
+        "--trust-anchor", trustAnchors().toString()));
+    return args;
   }
 
   public List<Node> nodes() {
@@ -80,7 +145,7 @@ public final class LocalFederation implements AutoCloseable {
   }
 
   private Node launch(String mainClass, String code, String profile, int port, Node parent,
-      Path dataRoot) throws IOException {
+      List<String> extraArgs) throws IOException {
     Path dataDir = dataRoot.resolve(code).toAbsolutePath();
     Files.createDirectories(dataDir);
     List<String> command = new ArrayList<>(List.of(
@@ -88,10 +153,13 @@ public final class LocalFederation implements AutoCloseable {
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-cp", classpath(), mainClass,
         "--listen", "127.0.0.1:" + port,
-        "--data-dir", dataDir.toString(),
-        "--insecure-plaintext-dev"));
+        "--data-dir", dataDir.toString()));
     if (!code.equals("86")) {
       command.addAll(List.of("--node-code", code, "--parent", parent.endpoint()));
+    }
+    command.addAll(extraArgs);
+    if (testTrustAnchor != null) {
+      command.addAll(List.of("--test-trust-anchor", testTrustAnchor.toString()));
     }
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     Writer log = Files.newBufferedWriter(dataDir.resolve("node.log"), StandardCharsets.UTF_8);
@@ -127,16 +195,16 @@ public final class LocalFederation implements AutoCloseable {
         : System.getProperty("java.class.path");
   }
 
-  private static void awaitServing(Node node) throws InterruptedException {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", node.port())
-        .usePlaintext().build();
+  private void awaitServing(Node node) throws Exception {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (!Files.exists(operatorDirectory().resolve("operator-chain.pem"))) {
+      checkAlive(node, deadline);
+      Thread.sleep(100);
+    }
+    ManagedChannel channel = operatorChannel(node);
     try {
-      long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
       while (true) {
-        if (!node.process().isAlive()) {
-          throw new IllegalStateException("node " + node.code() + " exited with status "
-              + node.process().exitValue() + ": " + node.events());
-        }
+        checkAlive(node, deadline);
         try {
           ServingStatus status = HealthGrpc.newBlockingStub(channel)
               .withDeadlineAfter(2, TimeUnit.SECONDS)
@@ -147,14 +215,22 @@ public final class LocalFederation implements AutoCloseable {
         } catch (io.grpc.StatusRuntimeException notYet) {
           // Still starting.
         }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("node " + node.code() + " not SERVING after "
-              + START_TIMEOUT);
-        }
         Thread.sleep(100);
       }
     } finally {
       channel.shutdownNow();
+    }
+  }
+
+  private static void checkAlive(Node node, long deadline) throws InterruptedException {
+    if (!node.process().isAlive()) {
+      node.output().join(5_000);
+      throw new IllegalStateException("node " + node.code() + " exited with status "
+          + node.process().exitValue() + ": " + node.events());
+    }
+    if (System.nanoTime() > deadline) {
+      throw new IllegalStateException("node " + node.code() + " not SERVING after "
+          + START_TIMEOUT + ": " + node.events());
     }
   }
 
@@ -211,17 +287,29 @@ public final class LocalFederation implements AutoCloseable {
         System.exit(2);
       }
     }
-    LocalFederation federation = start(basePort, dataRoot, System.out);
+    // The conformance suite's test CA, trusted by these development nodes so that README's
+    // conformance command can run against them. Never do this in production.
+    Path suiteCa = dataRoot.resolve("conformance-ca");
+    SuitePki.open(suiteCa);
+    LocalFederation federation = start(basePort, dataRoot, System.out,
+        SuitePki.certificateFile(suiteCa).toAbsolutePath());
     Runtime.getRuntime().addShutdownHook(new Thread(federation::close, "federation-stop"));
     System.out.println();
-    System.out.println("CPIN local federation is up (PLAINTEXT DEVELOPMENT MODE, loopback only):");
+    System.out.println("CPIN local federation is up, mutual TLS on every connection:");
     for (Node node : federation.nodes()) {
       System.out.printf("  %-8s %-8s %s  data: %s%n", node.code(), node.profile(),
           node.endpoint(), node.dataDir());
     }
+    System.out.println("National operator credentials: " + federation.operatorDirectory());
+    System.out.println("Inspect a node's TLS: openssl s_client -connect "
+        + federation.node("86.44").endpoint() + " -CAfile " + federation.trustAnchors()
+        + " -cert " + federation.operatorDirectory().resolve("operator-chain.pem") + " -key "
+        + federation.operatorDirectory().resolve("operator-key.pem") + " </dev/null");
     System.out.println("Conformance suite against the regional node (in another terminal):");
     System.out.println("  java -jar conformance-tests/target/cpin-conformance-tests.jar --target "
-        + federation.node("86.44").endpoint() + " --profile regional --insecure-plaintext-dev");
+        + federation.node("86.44").endpoint() + " --profile regional --trust-anchor "
+        + federation.trustAnchors() + " --suite-ca " + suiteCa + " --national "
+        + federation.node("86").endpoint());
     System.out.println("Press Ctrl-C to stop all three nodes.");
     for (Node node : federation.nodes()) {
       node.process().waitFor();

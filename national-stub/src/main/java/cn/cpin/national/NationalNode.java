@@ -1,0 +1,48 @@
+package cn.cpin.national;
+
+import cn.cpin.node.NodeContext;
+import cn.cpin.node.NodeKind;
+import cn.cpin.node.trust.NodeTrust;
+import cn.cpin.protocol.profile.NodeProfile;
+import io.grpc.BindableService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/** The national stub as a node kind: root of trust, node codes, revocation feed. */
+final class NationalNode implements NodeKind {
+  @Override
+  public NodeProfile profile() {
+    return NodeProfile.NATIONAL;
+  }
+
+  @Override
+  public String softwareName() {
+    return "cpin-national-stub";
+  }
+
+  @Override
+  public NodeTrust trust(NodeContext context) throws Exception {
+    return NationalTrust.open(context);
+  }
+
+  @Override
+  public List<BindableService> services(NodeContext context, NodeTrust trust) {
+    List<BindableService> services = new ArrayList<>();
+    NodeRegistry registry = new NodeRegistry(context.store(), context.clock());
+    services.add(new NodeCodeServiceImpl(registry));
+    if (trust instanceof NationalTrust national) {
+      services.add(new EnrollmentServiceImpl(new EnrollmentAuthority(registry, national.root(),
+          context.store(), national.validity())));
+      ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "revocation-heartbeat");
+        t.setDaemon(true);
+        return t;
+      });
+      services.add(new RevocationServiceImpl(new RevocationFeed(context.store(),
+          context.revocations(), context.clock()), heartbeats));
+    }
+    return services;
+  }
+}

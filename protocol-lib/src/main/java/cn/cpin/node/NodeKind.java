@@ -1,0 +1,27 @@
+package cn.cpin.node;
+
+import cn.cpin.node.trust.NodeTrust;
+import cn.cpin.protocol.profile.NodeProfile;
+import io.grpc.BindableService;
+import java.util.List;
+
+/**
+ * What a kind of node adds to the shared {@link NodeRuntime}: its profile, how it obtains its TLS
+ * identity, and the services it implements. Every standard service of the profile it does not
+ * implement is served as not yet implemented.
+ */
+public interface NodeKind {
+  NodeProfile profile();
+
+  /** Implementation name reported by NodeInfo, e.g. "cpin-regional-node". */
+  String softwareName();
+
+  /**
+   * Loads this node's TLS identity, or establishes it on first start (the national stub creates
+   * its CA; other nodes enroll). Called before the server starts, only in mutual TLS mode.
+   */
+  NodeTrust trust(NodeContext context) throws Exception;
+
+  /** The services this kind implements; {@code trust} is null in plaintext development mode. */
+  List<BindableService> services(NodeContext context, NodeTrust trust);
+}

@@ -1,0 +1,86 @@
+package cn.cpin.node.trust;
+
+import cn.cpin.node.EventLog;
+import cn.cpin.protocol.pki.Credentials;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Renews the node's certificate once two thirds of its validity have passed (SEC-009) and swaps it
+ * into the running servers and channels; a failed renewal is retried until the old certificate
+ * expires.
+ */
+public final class CertificateRenewer implements AutoCloseable {
+  /**
+   * How a node kind obtains its next credentials (from its own CA, or from the national node) and
+   * stores them before they are used.
+   */
+  @FunctionalInterface
+  public interface Renewal {
+    Credentials renew(Credentials current) throws Exception;
+  }
+
+  private final NodeTls tls;
+  private final Renewal renewal;
+  private final EventLog events;
+  private final Clock clock;
+  private final ScheduledExecutorService scheduler;
+
+  public CertificateRenewer(NodeTls tls, Renewal renewal, EventLog events, Clock clock) {
+    this.tls = tls;
+    this.renewal = renewal;
+    this.events = events;
+    this.clock = clock;
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "certificate-renewer");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public void start() {
+    scheduleFor(tls.credentials());
+  }
+
+  /** When {@code leaf} should be renewed: two thirds into its validity. */
+  static Instant renewalTime(X509Certificate leaf) {
+    Instant from = leaf.getNotBefore().toInstant();
+    Instant to = leaf.getNotAfter().toInstant();
+    return from.plus(Duration.between(from, to).multipliedBy(2).dividedBy(3));
+  }
+
+  private void scheduleFor(Credentials credentials) {
+    long delay = Math.max(0, Duration.between(clock.instant(),
+        renewalTime(credentials.chain().get(0))).toMillis());
+    scheduler.schedule(this::renew, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void renew() {
+    Credentials current = tls.credentials();
+    try {
+      Credentials next = renewal.renew(current);
+      tls.update(next);
+      X509Certificate leaf = next.chain().get(0);
+      events.info("certificate.renewed", "serial", leaf.getSerialNumber().toString(16),
+          "not_after", leaf.getNotAfter().toInstant());
+      scheduleFor(next);
+    } catch (Exception e) {
+      Duration left = Duration.between(clock.instant(),
+          current.chain().get(0).getNotAfter().toInstant());
+      long retry = Math.max(500, Math.min(30_000, left.toMillis() / 10));
+      events.warn("certificate.renewal_failed", "error", String.valueOf(e.getMessage()),
+          "retry_in_ms", retry);
+      scheduler.schedule(this::renew, retry, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Override
+  public void close() {
+    scheduler.shutdownNow();
+  }
+}

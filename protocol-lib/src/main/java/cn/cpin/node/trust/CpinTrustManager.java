@@ -1,0 +1,82 @@
+package cn.cpin.node.trust;
+
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.pki.CpinPeerVerifier;
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/**
+ * TLS trust decisions by the CPIN rules (SEC-005, SEC-006): chain to a CPIN anchor, validity,
+ * revocation, exactly one URI SAN and the issuing prefix rule, all in {@link CpinPeerVerifier}.
+ *
+ * <p>Host names play no part: identity is the URI SAN. A client-side instance may also require the
+ * server to be one particular node. Thread-safe; the verifier's anchors and revocations may
+ * change at any time and apply to the next handshake.
+ */
+public final class CpinTrustManager extends X509ExtendedTrustManager {
+  private final CpinPeerVerifier verifier;
+  private final CpinIdentity expectedServer;
+
+  private CpinTrustManager(CpinPeerVerifier verifier, CpinIdentity expectedServer) {
+    this.verifier = verifier;
+    this.expectedServer = expectedServer;
+  }
+
+  /** For servers: accepts any valid CPIN client. */
+  public static CpinTrustManager forServer(CpinPeerVerifier verifier) {
+    return new CpinTrustManager(verifier, null);
+  }
+
+  /** For clients: accepts only a server presenting {@code expected} (e.g. cpin://86). */
+  public static CpinTrustManager forClient(CpinPeerVerifier verifier, CpinIdentity expected) {
+    return new CpinTrustManager(verifier, expected);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
+    verifier.verify(chain, CpinPeerVerifier.Purpose.CLIENT);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
+    CpinIdentity server = verifier.verify(chain, CpinPeerVerifier.Purpose.SERVER);
+    if (expectedServer != null && !expectedServer.equals(server)) {
+      throw new CertificateException("server presents " + server.uri() + ", expected "
+          + expectedServer.uri());
+    }
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
+    checkClientTrusted(chain, authType);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
+    checkServerTrusted(chain, authType);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
+    checkClientTrusted(chain, authType);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
+    checkServerTrusted(chain, authType);
+  }
+
+  @Override
+  public X509Certificate[] getAcceptedIssuers() {
+    return new X509Certificate[0];
+  }
+}
