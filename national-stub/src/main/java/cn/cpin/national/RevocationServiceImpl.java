@@ -2,6 +2,7 @@ package cn.cpin.national;
 
 import cn.cpin.common.v1.ErrorReason;
 import cn.cpin.node.trust.AccessControlInterceptor;
+import cn.cpin.protocol.error.CpinException;
 import cn.cpin.protocol.error.InvalidArgumentException;
 import cn.cpin.trust.v1.ListRevocationsRequest;
 import cn.cpin.trust.v1.ListRevocationsResponse;
@@ -11,10 +12,10 @@ import cn.cpin.trust.v1.RevokeCertificateRequest;
 import cn.cpin.trust.v1.RevokeCertificateResponse;
 import cn.cpin.trust.v1.WatchRevocationsRequest;
 import cn.cpin.trust.v1.WatchRevocationsResponse;
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -110,8 +111,10 @@ final class RevocationServiceImpl extends RevocationServiceGrpc.RevocationServic
 
   private void requireInRange(long after) {
     if (after > feed.latest()) {
-      throw Status.OUT_OF_RANGE.withDescription("after_sequence_number " + after
-          + " is beyond the latest entry " + feed.latest()).asRuntimeException();
+      throw new CpinException(CpinException.Kind.OUT_OF_RANGE,
+          ErrorReason.ERROR_REASON_INVALID_FIELDS, "after_sequence_number " + after
+              + " is beyond the latest entry " + feed.latest(),
+          Map.of("field", "after_sequence_number"));
     }
   }
 }

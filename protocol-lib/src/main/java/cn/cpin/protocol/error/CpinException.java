@@ -25,6 +25,7 @@ public class CpinException extends RuntimeException {
     RESOURCE_EXHAUSTED,
     UNAVAILABLE,
     UNIMPLEMENTED,
+    OUT_OF_RANGE,
   }
 
   private final Kind kind;

@@ -121,6 +121,7 @@ public final class StatusMapping {
       case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
       case UNAVAILABLE -> Status.Code.UNAVAILABLE;
       case UNIMPLEMENTED -> Status.Code.UNIMPLEMENTED;
+      case OUT_OF_RANGE -> Status.Code.OUT_OF_RANGE;
     };
   }
 }
