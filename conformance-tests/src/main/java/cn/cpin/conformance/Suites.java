@@ -20,6 +20,12 @@ public final class Suites {
           protected ConformanceTarget target() {
             return target;
           }
+        },
+        new AbstractTrustSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
         });
   }
 

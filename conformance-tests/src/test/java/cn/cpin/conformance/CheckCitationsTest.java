@@ -33,7 +33,8 @@ class CheckCitationsTest {
     assertThat(defined).isNotEmpty();
 
     Set<String> cited = new TreeSet<>();
-    for (Class<?> suite : List.of(AbstractNodeSuite.class, AbstractRequestValidationSuite.class)) {
+    for (Class<?> suite : List.of(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
+        AbstractTrustSuite.class)) {
       for (Method check : ConformanceRunner.checksOf(suite)) {
         Check annotation = check.getAnnotation(Check.class);
         for (String id : annotation.requirements()) {
@@ -48,6 +49,7 @@ class CheckCitationsTest {
   void everySuiteIsBoundByTheRunner() {
     ConformanceTarget none = ConformanceTarget.plaintext("127.0.0.1:1", null, null);
     assertThat(Suites.bind(none)).extracting(s -> (Object) s.getClass().getSuperclass())
-        .containsExactly(AbstractNodeSuite.class, AbstractRequestValidationSuite.class);
+        .containsExactly(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
+            AbstractTrustSuite.class);
   }
 }
