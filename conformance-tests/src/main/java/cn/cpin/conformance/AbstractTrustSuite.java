@@ -81,7 +81,9 @@ import javax.net.ssl.TrustManager;
  * or the TLS handshake fails (UNAVAILABLE caused by an {@link SSLException}); it never succeeds.
  */
 public abstract class AbstractTrustSuite extends ConformanceSuite {
-  private static final Duration REVOCATION_BOUND = Duration.ofSeconds(10);
+  // SEC-011: refused on new calls within 60 s of the entry's appearance in the feed (a node may
+  // poll ListRevocations every 60 s); measured from the RevokeCertificate answer.
+  private static final Duration REVOCATION_BOUND = Duration.ofSeconds(60);
   private static final long POLL_MILLIS = 200;
   private static final int MAX_REPORTED = 8;
   private static final Set<CallerRole> PARTICIPANT_MAY = EnumSet.of(CallerRole.CALLER_ROLE_ANY,
@@ -295,7 +297,7 @@ public abstract class AbstractTrustSuite extends ConformanceSuite {
   // ---------------------------------------------------------------- SEC-011: revocation
 
   @Check(requirements = "SEC-011",
-      title = "a certificate revoked in the national feed is refused on new calls within 10 s")
+      title = "a certificate revoked in the national feed is refused on new calls within 60 s")
   void revokedCertificateRefusedWithinBound() throws Exception {
     requireMutualTls();
     InetSocketAddress national = target().national().orElseThrow(() -> new CheckSkipped(
@@ -343,7 +345,7 @@ public abstract class AbstractTrustSuite extends ConformanceSuite {
         throw new AssertionError("the node still " + (last.isOk() ? "accepts" : "answers "
             + describe(last.status()) + " to") + " " + participant.uri() + " "
             + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms after the national node entered its "
-            + "certificate in the revocation feed (this suite allows "
+            + "certificate in the revocation feed (SEC-011 allows "
             + REVOCATION_BOUND.toSeconds() + " s)");
       }
       Thread.sleep(POLL_MILLIS);
