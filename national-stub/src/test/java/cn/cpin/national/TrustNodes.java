@@ -11,16 +11,22 @@ import cn.cpin.node.ChildNode;
 import cn.cpin.node.NodeKind;
 import cn.cpin.node.NodeOptions;
 import cn.cpin.node.NodeRuntime;
+import cn.cpin.node.trust.CertificateChains;
 import cn.cpin.node.trust.CredentialFiles;
 import cn.cpin.node.trust.NodeTls;
 import cn.cpin.protocol.creditcode.CreditCode;
 import cn.cpin.protocol.error.ErrorDetails;
 import cn.cpin.protocol.error.StatusMapping;
+import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.CpinIdentity;
 import cn.cpin.protocol.pki.Credentials;
 import cn.cpin.protocol.pki.KeyMaterial;
 import cn.cpin.protocol.profile.NodeProfile;
+import cn.cpin.trust.v1.IssueParticipantCertificateRequest;
+import cn.cpin.trust.v1.IssueParticipantCertificateResponse;
+import cn.cpin.trust.v1.ParticipantCertificateServiceGrpc;
+import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -33,6 +39,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,6 +107,7 @@ final class TrustNodes implements AutoCloseable {
   private final List<Node> all = new ArrayList<>();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private Node national;
+  private String nationalEndpoint;
 
   TrustNodes(Path root) {
     this.root = root;
@@ -111,6 +119,7 @@ final class TrustNodes implements AutoCloseable {
         "--data-dir", root.resolve("86").toString()));
     args.addAll(List.of(extraArgs));
     national = start("86", new NationalNode(), args);
+    nationalEndpoint = national.endpoint();
     return national;
   }
 
@@ -132,7 +141,7 @@ final class TrustNodes implements AutoCloseable {
   }
 
   AllocateNodeCodeResponse allocateResponse(String code) throws Exception {
-    return AllocateNodeCodeCommand.allocate(nationalOperatorDir(), national.endpoint(),
+    return AllocateNodeCodeCommand.allocate(nationalOperatorDir(), nationalEndpoint,
         allocateRequest(code));
   }
 
@@ -159,7 +168,7 @@ final class TrustNodes implements AutoCloseable {
 
   /** Starts (or restarts) a regional node; a null token file starts it without one. */
   Node startRegional(String code, Path tokenFile) throws Exception {
-    return startChild(NodeProfile.REGIONAL, code, national.endpoint(), tokenFile);
+    return startChild(NodeProfile.REGIONAL, code, nationalEndpoint, tokenFile);
   }
 
   /** Starts (or restarts) a regional or industry node under {@code parentEndpoint}. */
@@ -173,7 +182,7 @@ final class TrustNodes implements AutoCloseable {
         "--data-dir", root.resolve(code).toString(),
         "--node-code", code,
         "--parent", parentEndpoint,
-        "--national", national.endpoint()));
+        "--national", nationalEndpoint));
     if (tokenFile != null) {
       args.addAll(List.of("--enrollment-token-file", tokenFile.toString(),
           "--trust-anchor", trustAnchorsFile().toString()));
@@ -239,6 +248,28 @@ final class TrustNodes implements AutoCloseable {
       channels.add(channel);
     }
     return channel;
+  }
+
+  /**
+   * Has {@code node}'s operator (credentials in its operator/ directory) obtain a certificate for
+   * {@code participant} from {@code node}'s ParticipantCertificateService.
+   */
+  Credentials issueParticipantCertificate(Node node, Identifier participant) throws Exception {
+    KeyPair key = KeyMaterial.generateKeyPair();
+    ManagedChannel channel = channel(node, node.operatorCredentials());
+    try {
+      IssueParticipantCertificateResponse response = ParticipantCertificateServiceGrpc
+          .newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .issueParticipantCertificate(IssueParticipantCertificateRequest.newBuilder()
+              .setRequestId("issue-" + participant.toString().replace('/', '-'))
+              .setParticipantId(participant.toString())
+              .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(key, participant.toString())))
+              .build());
+      return new Credentials(key.getPrivate(),
+          CertificateChains.certificates(response.getCertificateChain()));
+    } finally {
+      channel.shutdownNow();
+    }
   }
 
   /** Checks that {@code node} reports SERVING to the national operator over mTLS. */
