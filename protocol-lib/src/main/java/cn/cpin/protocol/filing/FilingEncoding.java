@@ -89,8 +89,8 @@ public final class FilingEncoding {
       String ownerId,
       Timestamp issuedAt,
       Map<String, String> attributes) {
-    return MerkleTree.sha256()
-        .digest(recordData(identifier, kindNumber, issuingNodeCode, ownerId, issuedAt, attributes));
+    byte[] data = recordData(identifier, kindNumber, issuingNodeCode, ownerId, issuedAt, attributes);
+    return MerkleTree.sha256().digest(data);
   }
 
   /** The bytes that {@link #recordDigest} hashes. */
