@@ -37,7 +37,9 @@ class EtcdKeyValueStoreTest extends KeyValueStoreContractTest {
         fail("CI=true but " + ENDPOINTS_VARIABLE + " is not set: CI must run the etcd store"
             + " contract against a real etcd (.ci/run starts one)");
       }
-      assumeTrue(false, ENDPOINTS_VARIABLE + " is not set; skipping the etcd store contract");
+      // Skipped test by test in newStore(), so the reports show every test as skipped.
+      endpoints = null;
+      return;
     }
     endpoints = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty())
         .toList();
@@ -52,6 +54,8 @@ class EtcdKeyValueStoreTest extends KeyValueStoreContractTest {
 
   @Override
   protected KeyValueStore newStore() {
+    assumeTrue(endpoints != null,
+        ENDPOINTS_VARIABLE + " is not set; skipping the etcd store contract");
     prefix = "/cpin-test/" + UUID.randomUUID() + "/";
     return EtcdKeyValueStore.connect(endpoints, prefix);
   }
