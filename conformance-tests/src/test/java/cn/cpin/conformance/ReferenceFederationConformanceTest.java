@@ -112,7 +112,7 @@ class ReferenceFederationConformanceTest {
   }
 
   // Three consecutive free loopback ports, so parallel builds on one machine do not collide.
-  private static int freeBasePort() throws IOException {
+  static int freeBasePort() throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {
       int base;
       try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

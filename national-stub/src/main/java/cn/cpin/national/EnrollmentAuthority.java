@@ -35,13 +35,15 @@ final class EnrollmentAuthority {
   private final CertificateAuthority root;
   private final KeyValueStore store;
   private final Duration validity;
+  private final byte[] filingLogKey;
 
   EnrollmentAuthority(NodeRegistry registry, CertificateAuthority root, KeyValueStore store,
-      Duration validity) {
+      Duration validity, java.security.PublicKey filingLogKey) {
     this.registry = registry;
     this.root = root;
     this.store = store;
     this.validity = validity;
+    this.filingLogKey = filingLogKey.getEncoded();
   }
 
   /** Enrolls a node with its token; a retry with the same request id gets the same answer. */
@@ -87,6 +89,7 @@ final class EnrollmentAuthority {
         : csrKey("issuing_ca_csr_der", issuingCaCsrDer);
     List<X509Certificate> anchors = List.of(root.certificate());
     EnrollNodeResponse.Builder response = EnrollNodeResponse.newBuilder()
+        .setFilingLogPublicKeyDer(com.google.protobuf.ByteString.copyFrom(filingLogKey))
         .setCertificateChain(CertificateChains.toProto(
             List.of(root.issueNodeCertificate(code, nodeKey, validity)), anchors));
     if (caKey != null) {

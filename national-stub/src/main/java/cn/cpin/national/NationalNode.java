@@ -4,7 +4,9 @@ import cn.cpin.node.NodeContext;
 import cn.cpin.node.NodeKind;
 import cn.cpin.node.trust.NodeTrust;
 import cn.cpin.protocol.profile.NodeProfile;
+import cn.cpin.protocol.filing.TreeHeadSigner;
 import io.grpc.BindableService;
+import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -32,9 +34,19 @@ final class NationalNode implements NodeKind {
     List<BindableService> services = new ArrayList<>();
     NodeRegistry registry = new NodeRegistry(context.store(), context.clock());
     services.add(new NodeCodeServiceImpl(registry));
+    services.add(new PrefixServiceImpl(new PrefixRegistry(context.store(), registry,
+        context.clock())));
     if (trust instanceof NationalTrust national) {
+      KeyPair logKey;
+      try {
+        logKey = national.filingLogKey();
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot load the filing log key: " + e.getMessage(), e);
+      }
+      services.add(new FilingServiceImpl(new FilingLog(context.store(), new TreeHeadSigner(logKey),
+          context.clock())));
       services.add(new EnrollmentServiceImpl(new EnrollmentAuthority(registry, national.root(),
-          context.store(), national.validity())));
+          context.store(), national.validity(), logKey.getPublic())));
       ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "revocation-heartbeat");
         t.setDaemon(true);

@@ -29,6 +29,7 @@ final class NationalTrust implements NodeTrust {
 
   private final CredentialFiles files;
   private final CertificateAuthority root;
+  private KeyPair filingLogKey;
   private final Duration validity;
   private final Credentials initial;
 
@@ -73,6 +74,24 @@ final class NationalTrust implements NodeTrust {
 
   CertificateAuthority root() {
     return root;
+  }
+
+  /** The key that signs the filing log's tree heads (IDN-018); created on first use. */
+  synchronized KeyPair filingLogKey() throws Exception {
+    if (filingLogKey == null) {
+      Path privateKey = files.pkiDirectory().resolve("filing-log-key.pem");
+      Path publicKey = files.pkiDirectory().resolve("filing-log-public.der");
+      if (!Files.exists(privateKey)) {
+        KeyPair created = KeyMaterial.generateKeyPair();
+        Files.write(publicKey, created.getPublic().getEncoded());
+        KeyMaterial.writePrivateKey(privateKey, created.getPrivate());
+      }
+      filingLogKey = new KeyPair(
+          java.security.KeyFactory.getInstance("EC").generatePublic(
+              new java.security.spec.X509EncodedKeySpec(Files.readAllBytes(publicKey))),
+          KeyMaterial.readPrivateKey(privateKey));
+    }
+    return filingLogKey;
   }
 
   Duration validity() {

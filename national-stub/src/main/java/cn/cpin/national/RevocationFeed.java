@@ -37,7 +37,15 @@ final class RevocationFeed {
   private final RevocationList ownList;
   private final Clock clock;
   private final List<Consumer<RevocationEntry>> watchers = new CopyOnWriteArrayList<>();
-  private long latest;
+  // Watchers are called on this thread, in feed order, never under the feed's lock: a watcher
+  // takes its stream's lock, and a stream may be waiting for the feed's lock (no lock cycle).
+  private final java.util.concurrent.ExecutorService notifier =
+      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "revocation-notifier");
+        t.setDaemon(true);
+        return t;
+      });
+  private volatile long latest;
 
   RevocationFeed(KeyValueStore store, RevocationList ownList, Clock clock) {
     this.store = store;
@@ -98,11 +106,12 @@ final class RevocationFeed {
         sequenceBytes, BY_REQUEST + requestId, sequenceBytes), List.of(), List.of());
     latest = sequence;
     ownList.apply(List.of(built), sequence);
-    watchers.forEach(w -> w.accept(built));
+    List<Consumer<RevocationEntry>> current = List.copyOf(watchers);
+    notifier.execute(() -> current.forEach(w -> w.accept(built)));
     return built;
   }
 
-  synchronized long latest() {
+  long latest() {
     return latest;
   }
 

@@ -24,4 +24,15 @@ public interface NodeKind {
 
   /** The services this kind implements; {@code trust} is null in plaintext development mode. */
   List<BindableService> services(NodeContext context, NodeTrust trust);
+
+  /**
+   * Starts what runs beside the services once the node serves (e.g. filing in the background);
+   * returns what to close when the node stops. Not called in plaintext development mode.
+   *
+   * @param endpoint the address the node serves on, as peers should reach it
+   */
+  default List<AutoCloseable> started(NodeContext context, NodeTrust trust, String endpoint)
+      throws Exception {
+    return List.of();
+  }
 }

@@ -186,6 +186,9 @@ public final class NodeRuntime implements AutoCloseable {
         CertificateRenewer renewer = new CertificateRenewer(tls, trust.renewal(), events, clock);
         renewer.start();
         resources.add(renewer);
+        String host = listen.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+            : listen.getHostString();
+        resources.addAll(kind.started(context, trust, host + ":" + server.getPort()));
       }
       if (parent != null) {
         ManagedChannel channel = plaintext

@@ -1,9 +1,7 @@
 package cn.cpin.regional;
 
-import cn.cpin.node.ChildNode;
 import cn.cpin.node.NodeOptions;
 import cn.cpin.node.NodeRuntime;
-import cn.cpin.protocol.profile.NodeProfile;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,7 +16,7 @@ public final class RegionalNodeMain implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return NodeRuntime.run(options, new ChildNode(NodeProfile.REGIONAL, "cpin-regional-node"));
+    return NodeRuntime.run(options, new RegionalNode());
   }
 
   public static void main(String[] args) {

@@ -1,6 +1,7 @@
 package cn.cpin.node.trust;
 
 import cn.cpin.node.EventLog;
+import cn.cpin.protocol.pki.CertificateAuthority;
 import cn.cpin.protocol.pki.Credentials;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -47,17 +48,32 @@ public final class CertificateRenewer implements AutoCloseable {
     scheduleFor(tls.credentials());
   }
 
-  /** When {@code leaf} should be renewed: two thirds into its validity. */
+  /**
+   * When {@code leaf} should be renewed: two thirds into its validity, counted from when it was
+   * issued; the CA backdates notBefore for clock skew, which must not shorten the count.
+   */
   static Instant renewalTime(X509Certificate leaf) {
-    Instant from = leaf.getNotBefore().toInstant();
     Instant to = leaf.getNotAfter().toInstant();
+    Instant from = leaf.getNotBefore().toInstant().plus(CertificateAuthority.BACKDATE);
+    if (!from.isBefore(to)) {
+      from = leaf.getNotBefore().toInstant();
+    }
     return from.plus(Duration.between(from, to).multipliedBy(2).dividedBy(3));
   }
 
   private void scheduleFor(Credentials credentials) {
     long delay = Math.max(0, Duration.between(clock.instant(),
         renewalTime(credentials.chain().get(0))).toMillis());
-    scheduler.schedule(this::renew, delay, TimeUnit.MILLISECONDS);
+    schedule(delay);
+  }
+
+  // The node may be stopping: then there is nothing left to renew for.
+  private void schedule(long delayMillis) {
+    try {
+      scheduler.schedule(this::renew, delayMillis, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      // Closed.
+    }
   }
 
   private void renew() {
@@ -73,9 +89,12 @@ public final class CertificateRenewer implements AutoCloseable {
       Duration left = Duration.between(clock.instant(),
           current.chain().get(0).getNotAfter().toInstant());
       long retry = Math.max(500, Math.min(30_000, left.toMillis() / 10));
+      if (scheduler.isShutdown()) {
+        return;
+      }
       events.warn("certificate.renewal_failed", "error", String.valueOf(e.getMessage()),
           "retry_in_ms", retry);
-      scheduler.schedule(this::renew, retry, TimeUnit.MILLISECONDS);
+      schedule(retry);
     }
   }
 

@@ -113,6 +113,7 @@ public final class ChildNodeTrust implements NodeTrust {
     Credentials issuing = new Credentials(caKey.getPrivate(),
         CertificateChains.certificates(response.getIssuingCaChain()));
     files.saveTrustAnchors(granted.isEmpty() ? anchors : granted);
+    files.saveFilingLogKey(response.getFilingLogPublicKeyDer().toByteArray());
     files.saveIssuingCa(issuing);
     files.saveNodeCredentials(node);
     saveOperator(context, files, issuing, granted.isEmpty() ? anchors : granted);
@@ -185,6 +186,20 @@ public final class ChildNodeTrust implements NodeTrust {
     nationalChannel = tls.channel(national, CpinIdentity.node(NodeCode.national()));
     follower = new RevocationFollower(nationalChannel, context.revocations(), context.events());
     follower.start();
+  }
+
+  /** The channel to the national node, as this node; available once the node serves. */
+  public ManagedChannel nationalChannel() {
+    if (nationalChannel == null) {
+      throw new IllegalStateException("the node is not serving yet");
+    }
+    return nationalChannel;
+  }
+
+  /** The national filing log's public key, received at enrollment (IDN-018). */
+  public java.security.PublicKey filingLogKey() {
+    return files.filingLogKey().orElseThrow(() -> new IllegalStateException(
+        "no filing log key in " + files.pkiDirectory() + "; enroll again"));
   }
 
   @Override

@@ -68,6 +68,33 @@ public final class CredentialFiles {
     writeCertificates(operator.resolve("trust-anchors.pem"), anchors);
   }
 
+  /** Saves the national filing log's public key (DER SubjectPublicKeyInfo). */
+  public void saveFilingLogKey(byte[] der) {
+    if (der.length == 0) {
+      return;
+    }
+    try {
+      Files.createDirectories(pki);
+      Files.write(pki.resolve("filing-log-public.der"), der);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The national filing log's public key, if known. */
+  public Optional<java.security.PublicKey> filingLogKey() {
+    Path file = pki.resolve("filing-log-public.der");
+    if (!Files.exists(file)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(java.security.KeyFactory.getInstance("EC").generatePublic(
+          new java.security.spec.X509EncodedKeySpec(Files.readAllBytes(file))));
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
   public List<X509Certificate> trustAnchors() {
     try {
       return KeyMaterial.readCertificates(trustAnchorsFile());

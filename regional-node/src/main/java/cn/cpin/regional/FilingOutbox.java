@@ -1,0 +1,182 @@
+package cn.cpin.regional;
+
+import cn.cpin.identifier.v1.FileIdentifiersRequest;
+import cn.cpin.identifier.v1.FileIdentifiersResponse;
+import cn.cpin.identifier.v1.FilingEntry;
+import cn.cpin.identifier.v1.FilingReceipt;
+import cn.cpin.identifier.v1.FilingServiceGrpc;
+import cn.cpin.identifier.v1.GetConsistencyProofRequest;
+import cn.cpin.identifier.v1.SignedTreeHead;
+import cn.cpin.node.EventLog;
+import cn.cpin.protocol.filing.TreeHeadVerifier;
+import cn.cpin.protocol.store.KeyValueStore;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Files issued identifiers with the national node (IDN-012, IDN-013): batches of up to 1000 from
+ * the library's durable outbox, retried with backoff until answered, across restarts. A receipt
+ * counts only once its tree head's signature, its consistency with the last verified tree head
+ * and its inclusion proof all verify.
+ */
+final class FilingOutbox implements AutoCloseable {
+  static final int BATCH = 1000;
+  private static final long FIRST_BACKOFF_MS = 250;
+  private static final long MAX_BACKOFF_MS = 10_000;
+  private static final String TRUSTED_HEAD = "idn/trusted-tree-head";
+  private static final Set<Status.Code> PERMANENT = EnumSet.of(Status.Code.INVALID_ARGUMENT,
+      Status.Code.ALREADY_EXISTS, Status.Code.PERMISSION_DENIED,
+      Status.Code.FAILED_PRECONDITION);
+
+  private final IdentifierLibrary library;
+  private final KeyValueStore store;
+  private final ManagedChannel national;
+  private final EventLog events;
+  private final TreeHeadVerifier verifier;
+  private final ScheduledExecutorService worker;
+  private final AtomicBoolean scheduled = new AtomicBoolean();
+  private long backoff = FIRST_BACKOFF_MS;
+
+  FilingOutbox(IdentifierLibrary library, KeyValueStore store, ManagedChannel national,
+      PublicKey logKey, EventLog events) {
+    this.library = library;
+    this.store = store;
+    this.national = national;
+    this.events = events;
+    this.verifier = new TreeHeadVerifier(logKey, store.get(TRUSTED_HEAD).map(b -> {
+      try {
+        return SignedTreeHead.parseFrom(b);
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("corrupt trusted tree head", e);
+      }
+    }).orElse(null));
+    this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "filing-outbox");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Starts filing what is waiting, and keeps polling. */
+  void start() {
+    worker.scheduleWithFixedDelay(this::wake, 0, 1, TimeUnit.SECONDS);
+  }
+
+  /** Asks for a filing round soon; cheap, called after every issuance. */
+  void wake() {
+    if (scheduled.compareAndSet(false, true)) {
+      worker.execute(this::fileAll);
+    }
+  }
+
+  private void fileAll() {
+    scheduled.set(false);
+    try {
+      List<FilingEntry> batch;
+      while (!(batch = library.pendingFilings(BATCH)).isEmpty()) {
+        fileBatch(batch);
+      }
+      backoff = FIRST_BACKOFF_MS;
+    } catch (StatusRuntimeException e) {
+      retryLater("filing.unavailable", e.getStatus().getCode().toString());
+    } catch (RuntimeException e) {
+      events.error("security.filing_verification_failed", "error", String.valueOf(e.getMessage()));
+      retryLater("filing.verification_failed", String.valueOf(e.getMessage()));
+    }
+  }
+
+  private void fileBatch(List<FilingEntry> batch) {
+    FileIdentifiersResponse response;
+    try {
+      response = FilingServiceGrpc.newBlockingStub(national)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .fileIdentifiers(FileIdentifiersRequest.newBuilder()
+              .setRequestId(requestId(batch))
+              .addAllEntries(batch)
+              .build());
+    } catch (StatusRuntimeException e) {
+      if (PERMANENT.contains(e.getStatus().getCode())) {
+        List<String> ids = batch.stream().map(FilingEntry::getIdentifier).toList();
+        library.markRejected(ids, e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+        events.warn("filing.rejected", "count", ids.size(), "status", e.getStatus().getCode());
+        return;
+      }
+      throw e;
+    }
+    SignedTreeHead head = response.getTreeHead();
+    long trustedSize = verifier.trusted().map(SignedTreeHead::getTreeSize).orElse(0L);
+    List<byte[]> consistency = List.of();
+    if (trustedSize > 0 && trustedSize < head.getTreeSize()) {
+      consistency = bytes(FilingServiceGrpc.newBlockingStub(national)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getConsistencyProof(GetConsistencyProofRequest.newBuilder()
+              .setFirstTreeSize(trustedSize).setSecondTreeSize(head.getTreeSize()).build())
+          .getConsistencyPathList());
+    }
+    verifier.accept(head, consistency);
+    Map<String, FilingEntry> byId = new HashMap<>();
+    batch.forEach(e -> byId.put(e.getIdentifier(), e));
+    List<FilingReceipt> verified = new ArrayList<>();
+    for (FilingReceipt receipt : response.getReceiptsList()) {
+      FilingEntry entry = byId.get(receipt.getIdentifier());
+      if (entry == null) {
+        throw new IllegalStateException("receipt for an identifier not filed: "
+            + receipt.getIdentifier());
+      }
+      verifier.checkInclusion(entry, receipt.getLeafIndex(), bytes(receipt.getAuditPathList()),
+          receipt.getTreeHead());
+      verified.add(receipt);
+    }
+    library.markFiled(verified);
+    store.put(TRUSTED_HEAD, verifier.trusted().orElseThrow().toByteArray());
+    events.info("filing.filed", "count", verified.size(), "tree_size", head.getTreeSize());
+  }
+
+  private void retryLater(String event, String reason) {
+    events.warn(event, "reason", reason, "retry_in_ms", backoff);
+    worker.schedule(this::wake, backoff, TimeUnit.MILLISECONDS);
+    backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+  }
+
+  // The same batch gets the same request id on every retry (IDN-012).
+  private static String requestId(List<FilingEntry> batch) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      for (FilingEntry e : batch) {
+        digest.update(e.getIdentifier().getBytes(StandardCharsets.UTF_8));
+        digest.update((byte) '\n');
+      }
+      return "file-" + HexFormat.of().formatHex(digest.digest()).substring(0, 32);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<byte[]> bytes(List<ByteString> list) {
+    List<byte[]> out = new ArrayList<>(list.size());
+    list.forEach(b -> out.add(b.toByteArray()));
+    return out;
+  }
+
+  @Override
+  public void close() {
+    worker.shutdownNow();
+  }
+}

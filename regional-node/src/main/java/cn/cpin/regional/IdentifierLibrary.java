@@ -1,0 +1,254 @@
+package cn.cpin.regional;
+
+import cn.cpin.common.v1.ErrorReason;
+import cn.cpin.identifier.v1.FilingEntry;
+import cn.cpin.identifier.v1.FilingReceipt;
+import cn.cpin.identifier.v1.FilingStatus;
+import cn.cpin.identifier.v1.IdentifierRecord;
+import cn.cpin.identifier.v1.IdentifierStatus;
+import cn.cpin.protocol.error.CpinException;
+import cn.cpin.protocol.error.InvalidArgumentException;
+import cn.cpin.protocol.filing.FilingEncoding;
+import cn.cpin.protocol.identifier.Identifier;
+import cn.cpin.protocol.identifier.IdentifierKind;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.store.KeyValueStore;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Timestamp;
+import com.google.protobuf.util.Timestamps;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * The regional identifier library (flow 2, IDN-008…IDN-014): issues identifiers under the node's
+ * code and its industry nodes' codes, keeps their records, and queues every one for filing with
+ * the national node.
+ *
+ * <p>Serials come from blocks reserved with an atomic increment in the store, so two replicas of
+ * one node sharing a store, and a restarted node, never hand out the same serial; a block's unused
+ * serials are skipped, never reused (IDN-009). A request id answers with its first record.
+ * Thread-safe.
+ */
+final class IdentifierLibrary {
+  static final long SERIAL_BLOCK = 1024;
+
+  private static final String RECORD = "idn/record/";
+  private static final String REQUEST = "idn/request/";
+  private static final String SERIALS = "idn/serials/";
+  private static final String OUTBOX = "idn/outbox/";
+
+  private final NodeCode self;
+  private final KeyValueStore store;
+  private final Clock clock;
+  private final Map<String, SerialBlock> blocks = new ConcurrentHashMap<>();
+  private final Runnable onIssued;
+
+  IdentifierLibrary(NodeCode self, KeyValueStore store, Clock clock, Runnable onIssued) {
+    this.self = self;
+    this.store = store;
+    this.clock = clock;
+    this.onIssued = onIssued;
+  }
+
+  /**
+   * Issues an identifier for {@code caller}: an industry node under its own code, this node's
+   * operator under this node's code or an industry code below it.
+   */
+  IdentifierRecord issue(String requestId, CpinIdentity caller, IdentifierKind kind,
+      NodeCode issuing, String ownerId, Map<String, String> attributes) {
+    String requestKey = REQUEST + sha256(caller.uri() + "\n" + requestId);
+    Optional<IdentifierRecord> earlier = recordForRequest(requestKey);
+    if (earlier.isPresent()) {
+      return earlier.get();
+    }
+    NodeCode code = issuingCode(caller, issuing);
+    Identifier identifier = Identifier.of(code, kind, nextSerial(code, kind));
+    Timestamp now = Timestamps.fromMillis(clock.millis());
+    IdentifierRecord record = IdentifierRecord.newBuilder()
+        .setIdentifier(identifier.toString())
+        .setKindValue(kind.number())
+        .setIssuingNodeCode(code.toString())
+        .setOwnerId(ownerId)
+        .putAllAttributes(attributes)
+        .setStatus(IdentifierStatus.IDENTIFIER_STATUS_ACTIVE)
+        .setIssuedAt(now)
+        .setUpdatedAt(now)
+        .setFilingStatus(FilingStatus.FILING_STATUS_PENDING)
+        .setVersion(1)
+        .build();
+    FilingEntry entry = FilingEntry.newBuilder()
+        .setIdentifier(record.getIdentifier())
+        .setKindValue(record.getKindValue())
+        .setOwnerId(ownerId)
+        .setIssuedAt(now)
+        .setRecordDigest(ByteString.copyFrom(FilingEncoding.recordDigest(record.getIdentifier(),
+            record.getKindValue(), record.getIssuingNodeCode(), ownerId, now, attributes)))
+        .build();
+    boolean written = store.write(Map.of(
+            RECORD + identifier, record.toByteArray(),
+            requestKey, identifier.toString().getBytes(StandardCharsets.UTF_8),
+            OUTBOX + identifier, entry.toByteArray()),
+        List.of(), Map.of(requestKey, Optional.empty()));
+    if (!written) {
+      // The same request id raced with itself; the first one's identifier stands.
+      return recordForRequest(requestKey).orElseThrow();
+    }
+    onIssued.run();
+    return record;
+  }
+
+  Optional<IdentifierRecord> get(Identifier identifier) {
+    return store.get(RECORD + identifier).map(IdentifierLibrary::parse);
+  }
+
+  /** Records in identifier order after {@code pageToken}, at most {@code pageSize}. */
+  List<IdentifierRecord> list(Predicate<IdentifierRecord> filter, String pageToken,
+      int pageSize) {
+    List<IdentifierRecord> page = new ArrayList<>();
+    for (Map.Entry<String, byte[]> e : store.scan(RECORD).entrySet()) {
+      if (page.size() >= pageSize) {
+        break;
+      }
+      if (!pageToken.isEmpty() && e.getKey().substring(RECORD.length()).compareTo(pageToken) <= 0) {
+        continue;
+      }
+      IdentifierRecord record = parse(e.getValue());
+      if (filter.test(record)) {
+        page.add(record);
+      }
+    }
+    return page;
+  }
+
+  /** Entries waiting to be filed, oldest identifiers first, at most {@code max}. */
+  List<FilingEntry> pendingFilings(int max) {
+    List<FilingEntry> out = new ArrayList<>();
+    for (byte[] value : store.scan(OUTBOX).values()) {
+      if (out.size() >= max) {
+        break;
+      }
+      try {
+        out.add(FilingEntry.parseFrom(value));
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("corrupt outbox entry", e);
+      }
+    }
+    return out;
+  }
+
+  /** Marks records filed with their verified receipts and takes them out of the outbox. */
+  void markFiled(List<FilingReceipt> receipts) {
+    Map<String, byte[]> puts = new HashMap<>();
+    List<String> deletes = new ArrayList<>();
+    Timestamp now = Timestamps.fromMillis(clock.millis());
+    for (FilingReceipt receipt : receipts) {
+      get(Identifier.parse(receipt.getIdentifier())).ifPresent(record -> puts.put(
+          RECORD + record.getIdentifier(), record.toBuilder()
+              .setFilingStatus(FilingStatus.FILING_STATUS_FILED)
+              .setFilingReceipt(receipt)
+              .setUpdatedAt(now)
+              .setVersion(record.getVersion() + 1)
+              .build().toByteArray()));
+      deletes.add(OUTBOX + receipt.getIdentifier());
+    }
+    store.write(puts, deletes, Map.of());
+  }
+
+  /** Marks records the national node refused for good (IDN-012). */
+  void markRejected(List<String> identifiers, String error) {
+    Map<String, byte[]> puts = new HashMap<>();
+    List<String> deletes = new ArrayList<>();
+    for (String id : identifiers) {
+      get(Identifier.parse(id)).ifPresent(record -> puts.put(RECORD + id, record.toBuilder()
+          .setFilingStatus(FilingStatus.FILING_STATUS_REJECTED)
+          .setFilingError(error)
+          .setVersion(record.getVersion() + 1)
+          .build().toByteArray()));
+      deletes.add(OUTBOX + id);
+    }
+    store.write(puts, deletes, Map.of());
+  }
+
+  private NodeCode issuingCode(CpinIdentity caller, NodeCode requested) {
+    if (caller.kind() == CpinIdentity.Kind.NODE) {
+      if (requested != null && !requested.equals(caller.nodeCode())) {
+        throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER, caller.uri()
+            + " may issue identifiers only under its own code");
+      }
+      return caller.nodeCode();
+    }
+    NodeCode code = requested == null ? self : requested;
+    boolean own = code.equals(self) || code.isIndustry()
+        && code.parent().map(self::equals).orElse(false);
+    if (!own) {
+      throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER, "node " + self
+          + " issues identifiers only under " + self + " and its industry nodes' codes");
+    }
+    return code;
+  }
+
+  private long nextSerial(NodeCode code, IdentifierKind kind) {
+    String key = SERIALS + code + "/" + kind.letter();
+    return blocks.computeIfAbsent(key, SerialBlock::new).next();
+  }
+
+  /** Serials of one (node code, kind), taken from blocks reserved in the store. */
+  private final class SerialBlock {
+    private final String key;
+    private long next;
+    private long limit;
+
+    SerialBlock(String key) {
+      this.key = key;
+    }
+
+    synchronized long next() {
+      if (next == 0 || next > limit) {
+        limit = store.increment(key, SERIAL_BLOCK);
+        next = limit - SERIAL_BLOCK + 1;
+      }
+      return next++;
+    }
+  }
+
+  private Optional<IdentifierRecord> recordForRequest(String requestKey) {
+    return store.get(requestKey).flatMap(id -> get(Identifier.parse(
+        new String(id, StandardCharsets.UTF_8))));
+  }
+
+  /** The domain kind of a proto IdentifierKind number, for requests. */
+  static IdentifierKind kindOf(int number) {
+    return IdentifierKind.fromNumber(number).orElseThrow(() -> InvalidArgumentException.of(
+        "kind", "must be one of the IDENTIFIER_KIND_* values",
+        ErrorReason.ERROR_REASON_INVALID_FIELDS));
+  }
+
+  private static IdentifierRecord parse(byte[] bytes) {
+    try {
+      return IdentifierRecord.parseFrom(bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("corrupt identifier record", e);
+    }
+  }
+
+  private static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+          .digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
