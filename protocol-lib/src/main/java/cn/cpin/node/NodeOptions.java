@@ -54,6 +54,12 @@ public final class NodeOptions {
           + "default: ${DEFAULT-VALUE}); nodes renew at two thirds of it.")
   java.time.Duration certificateValidity;
 
+  @Option(names = "--etcd-endpoints", paramLabel = "URL[,URL...]", split = ",",
+      description = "Keep the node's state in etcd instead of the embedded store, e.g. "
+          + "http://127.0.0.1:2379. Several replicas of one node share one etcd cluster; each "
+          + "still needs its own --data-dir (for its keys) with the node's enrolled credentials.")
+  java.util.List<String> etcdEndpoints;
+
   @Option(names = "--insecure-plaintext-dev",
       description = "DEVELOPMENT ONLY: serve and call plaintext gRPC on loopback addresses, "
           + "without mutual TLS. Logged as a warning at start.")

@@ -15,6 +15,7 @@ import cn.cpin.protocol.pki.CpinPeerVerifier;
 import cn.cpin.protocol.pki.KeyMaterial;
 import cn.cpin.protocol.profile.NodeProfile;
 import cn.cpin.protocol.store.EmbeddedKeyValueStore;
+import cn.cpin.protocol.store.EtcdKeyValueStore;
 import cn.cpin.protocol.store.KeyValueStore;
 import com.google.protobuf.util.Timestamps;
 import io.grpc.BindableService;
@@ -125,7 +126,9 @@ public final class NodeRuntime implements AutoCloseable {
     List<AutoCloseable> resources = new ArrayList<>();
     try {
       resources.add(lockDataDirectory(dataDir));
-      KeyValueStore store = EmbeddedKeyValueStore.open(dataDir.resolve("state.mv"));
+      KeyValueStore store = options.etcdEndpoints == null || options.etcdEndpoints.isEmpty()
+          ? EmbeddedKeyValueStore.open(dataDir.resolve("state.mv"))
+          : EtcdKeyValueStore.connect(options.etcdEndpoints, "/cpin/" + code + "/");
       resources.add(store);
       RevocationList revocations = new RevocationList(store);
       Clock clock = Clock.systemUTC();
@@ -152,7 +155,8 @@ public final class NodeRuntime implements AutoCloseable {
         verifier.setRevoked(revocations::isRevoked);
         tls = new NodeTls(trust.credentials(), verifier);
         builder.sslContext(tls.serverContext());
-        builder.intercept(new AccessControlInterceptor(code, verifier, ParticipantRoles.NONE));
+        builder.intercept(new AccessControlInterceptor(code, verifier, revocations::isRevoked,
+            clock, ParticipantRoles.NONE));
       }
       // Interceptors run in reverse order of addition: error mapping outermost, then access
       // control, then validation (GEN-024).
@@ -177,7 +181,8 @@ public final class NodeRuntime implements AutoCloseable {
       health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
       events.info("node.started", "role", profile.role(), "software", kind.softwareName(),
           "listen", listen.getHostString() + ":" + server.getPort(), "data_dir", dataDir,
-          "transport", plaintext ? "plaintext-dev" : "mtls", "parent", parent == null ? ""
+          "transport", plaintext ? "plaintext-dev" : "mtls",
+          "store", options.etcdEndpoints == null ? "embedded" : "etcd", "parent", parent == null ? ""
               : parent, "services", profile.services().size(),
           "not_yet_implemented", unimplemented.size());
 

@@ -34,9 +34,10 @@ import javax.net.ssl.SSLSession;
  * method option. Runs before request validation; the identity is then available to services as
  * {@link #CALLER}.
  *
- * <p>Every call re-checks the peer's certificate (revocation, expiry), so a revocation applies to
- * calls on connections opened before it. gRPC's own services (health, reflection) are open to
- * any authenticated caller.
+ * <p>A connection's certificate chain is verified in full once and the result kept with its TLS
+ * session; every call still re-checks revocation and expiry, so a revocation applies to calls on
+ * connections opened before it. gRPC's own services (health, reflection) are open to any
+ * authenticated caller.
  */
 public final class AccessControlInterceptor implements ServerInterceptor {
   /** The authenticated caller of the current call; absent for token-authenticated enrollment. */
@@ -44,15 +45,25 @@ public final class AccessControlInterceptor implements ServerInterceptor {
 
   private static final Set<CallerRole> GRPC_SERVICE_ROLES = EnumSet.of(CallerRole.CALLER_ROLE_ANY);
 
+  private static final String VERIFIED = "cn.cpin.verified-peer";
+
+  /** A chain verified once for a TLS session. */
+  private record VerifiedPeer(CpinIdentity identity, X509Certificate[] chain) {}
+
   private final NodeCode self;
   private final CpinPeerVerifier verifier;
+  private final java.util.function.Predicate<X509Certificate> revoked;
+  private final java.time.Clock clock;
   private final ParticipantRoles participantRoles;
   private final Map<String, Set<CallerRole>> rules = new ConcurrentHashMap<>();
 
   public AccessControlInterceptor(NodeCode self, CpinPeerVerifier verifier,
+      java.util.function.Predicate<X509Certificate> revoked, java.time.Clock clock,
       ParticipantRoles participantRoles) {
     this.self = self;
     this.verifier = verifier;
+    this.revoked = revoked;
+    this.clock = clock;
     this.participantRoles = participantRoles;
   }
 
@@ -61,24 +72,16 @@ public final class AccessControlInterceptor implements ServerInterceptor {
       Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     Set<CallerRole> allowed = rules.computeIfAbsent(
         call.getMethodDescriptor().getFullMethodName(), n -> ruleOf(call.getMethodDescriptor()));
-    X509Certificate[] chain = peerChain(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+    SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+    X509Certificate[] chain = peerChain(session);
     if (chain == null) {
       if (allowed.contains(CallerRole.CALLER_ROLE_ENROLLING)) {
         return next.startCall(call, headers);
       }
-      throw new CpinException(CpinException.Kind.UNAUTHENTICATED,
-          ErrorReason.ERROR_REASON_UNAUTHENTICATED,
-          "a client certificate is required for " + call.getMethodDescriptor().getFullMethodName(),
-          Map.of());
+      throw unauthenticated("a client certificate is required for "
+          + call.getMethodDescriptor().getFullMethodName());
     }
-    CpinIdentity caller;
-    try {
-      caller = verifier.verify(chain, CpinPeerVerifier.Purpose.CLIENT);
-    } catch (CertificateException e) {
-      throw new CpinException(CpinException.Kind.UNAUTHENTICATED,
-          ErrorReason.ERROR_REASON_UNAUTHENTICATED, "client certificate refused: " + e.getMessage(),
-          Map.of());
-    }
+    CpinIdentity caller = authenticate(session, chain);
     Set<CallerRole> held = rolesOf(caller);
     if (held.stream().noneMatch(allowed::contains)) {
       throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_ROLE_NOT_ALLOWED,
@@ -87,6 +90,34 @@ public final class AccessControlInterceptor implements ServerInterceptor {
     }
     return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers,
         next);
+  }
+
+  private CpinIdentity authenticate(SSLSession session, X509Certificate[] chain) {
+    if (session.getValue(VERIFIED) instanceof VerifiedPeer peer
+        && java.util.Arrays.equals(peer.chain(), chain)) {
+      java.time.Instant now = clock.instant();
+      for (X509Certificate certificate : chain) {
+        if (revoked.test(certificate)) {
+          throw unauthenticated("client certificate refused: revoked");
+        }
+        if (now.isAfter(certificate.getNotAfter().toInstant().plus(CpinPeerVerifier.CLOCK_SKEW))) {
+          throw unauthenticated("client certificate refused: expired");
+        }
+      }
+      return peer.identity();
+    }
+    try {
+      CpinIdentity identity = verifier.verify(chain, CpinPeerVerifier.Purpose.CLIENT);
+      session.putValue(VERIFIED, new VerifiedPeer(identity, chain.clone()));
+      return identity;
+    } catch (CertificateException e) {
+      throw unauthenticated("client certificate refused: " + e.getMessage());
+    }
+  }
+
+  private static CpinException unauthenticated(String message) {
+    return new CpinException(CpinException.Kind.UNAUTHENTICATED,
+        ErrorReason.ERROR_REASON_UNAUTHENTICATED, message, Map.of());
   }
 
   /** The roles {@code caller} holds at this node (SEC-007). */

@@ -17,9 +17,11 @@ import org.h2.mvstore.MVStore;
  * The default store: H2's MVStore, a pure-Java, log-structured, copy-on-write file store that
  * recovers to its last committed version after a crash, with no server to run.
  *
- * <p>Writes are serialised; each one is checked, applied, committed and forced to disk under an
- * exclusive lock, and reads take the shared side of that lock, so a reader sees all of a write or
- * none of it, and never a change that is not yet on disk. MVStore's own automatic commits are
+ * <p>Writes are serialised: each one is checked, applied and committed (written to the file) under
+ * an exclusive lock, and reads take the shared side of that lock, so a reader sees all of a write
+ * or none of it. Forcing the file to disk is shared (group commit): a write returns once an fsync
+ * that began after its commit has completed, and concurrent writers share one fsync. A reader may
+ * therefore see a write a few milliseconds before it is durable, never half of one. MVStore's own automatic commits are
  * turned off (both the background timer and the unsaved-memory threshold), so only whole writes
  * ever reach the file; a write that fails part-way is rolled back to the last commit.
  */
@@ -28,6 +30,11 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   private final MVMap<String, byte[]> map;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private boolean closed;
+  // Group commit: commits counted under the write lock; fsyncs under syncMonitor.
+  private volatile long committed;
+  private final Object syncMonitor = new Object();
+  private long synced;
+  private boolean syncing;
 
   private EmbeddedKeyValueStore(MVStore store) {
     this.store = store;
@@ -86,6 +93,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     for (Iterator<String> it = deletes.iterator(); it.hasNext(); ) {
       deleteKeys.put(requireKey(it.next()), Boolean.TRUE);
     }
+    long mine;
     lock.writeLock().lock();
     try {
       checkOpen();
@@ -98,17 +106,20 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
           return false;
         }
       }
-      apply(putCopies, deleteKeys.keySet());
-      return true;
+      mine = apply(putCopies, deleteKeys.keySet());
     } finally {
       lock.writeLock().unlock();
     }
+    awaitDurable(mine);
+    return true;
   }
 
   /** One locked read-modify-write, rather than the default's optimistic retries. */
   @Override
   public long increment(String key, long delta) {
     requireKey(key);
+    long mine;
+    long next;
     lock.writeLock().lock();
     try {
       checkOpen();
@@ -121,24 +132,28 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
           throw new IllegalStateException("not a counter at " + key, e);
         }
       }
-      long next = Math.addExact(value, delta);
-      apply(Map.of(key, Long.toString(next).getBytes(StandardCharsets.US_ASCII)),
+      next = Math.addExact(value, delta);
+      mine = apply(Map.of(key, Long.toString(next).getBytes(StandardCharsets.US_ASCII)),
           java.util.Set.of());
-      return next;
     } finally {
       lock.writeLock().unlock();
     }
+    awaitDurable(mine);
+    return next;
   }
 
-  /** Applies, commits and syncs; on any failure, back to the last commit. Under the write lock. */
-  private void apply(Map<String, byte[]> puts, Iterable<String> deletes) {
+  /**
+   * Applies and commits; on any failure, back to the last commit. Under the write lock. Returns
+   * the commit's number, for {@link #awaitDurable}.
+   */
+  private long apply(Map<String, byte[]> puts, Iterable<String> deletes) {
     try {
       for (String key : deletes) {
         map.remove(key);
       }
       puts.forEach(map::put);
       store.commit();
-      store.sync();
+      return ++committed;
     } catch (RuntimeException | Error e) {
       try {
         store.rollback();
@@ -146,6 +161,47 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         e.addSuppressed(suppressed);
       }
       throw e;
+    }
+  }
+
+  /** Returns once commit {@code mine} is on disk; one caller at a time runs the fsync for all. */
+  private void awaitDurable(long mine) {
+    synchronized (syncMonitor) {
+      while (true) {
+        if (synced >= mine) {
+          return;
+        }
+        if (!syncing) {
+          syncing = true;
+          break;
+        }
+        try {
+          syncMonitor.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new KeyValueStoreException("interrupted before the write was durable", e);
+        }
+      }
+    }
+    long target = committed;
+    boolean done = false;
+    try {
+      lock.readLock().lock();
+      try {
+        checkOpen();
+        store.sync();
+      } finally {
+        lock.readLock().unlock();
+      }
+      done = true;
+    } finally {
+      synchronized (syncMonitor) {
+        syncing = false;
+        if (done) {
+          synced = Math.max(synced, target);
+        }
+        syncMonitor.notifyAll();
+      }
     }
   }
 
