@@ -26,6 +26,12 @@ public final class Suites {
           protected ConformanceTarget target() {
             return target;
           }
+        },
+        new AbstractIdentifierSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
         });
   }
 
