@@ -1,0 +1,558 @@
+package cn.cpin.bench;
+
+import cn.cpin.identifier.v1.IdentifierRecord;
+import cn.cpin.identifier.v1.IdentifierServiceGrpc;
+import cn.cpin.identifier.v1.IdentifierServiceGrpc.IdentifierServiceFutureStub;
+import cn.cpin.identifier.v1.IssueIdentifierRequest;
+import cn.cpin.identifier.v1.IssueIdentifierResponse;
+import cn.cpin.identifier.v1.ResolveIdentifierRequest;
+import cn.cpin.node.EventLog;
+import cn.cpin.node.v1.GetNodeInfoRequest;
+import cn.cpin.node.v1.NodeInfoServiceGrpc;
+import cn.cpin.node.v1.NodeInfoServiceGrpc.NodeInfoServiceFutureStub;
+import cn.cpin.protocol.identifier.IdentifierKind;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.store.EmbeddedKeyValueStore;
+import cn.cpin.protocol.store.EtcdKeyValueStore;
+import cn.cpin.regional.RegionalBench;
+import com.google.common.util.concurrent.ListenableFuture;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.options.DeleteOption;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The benchmark harness of ARCHITECTURE.md §9 for the identifier flow (issue 4): (a) resolution
+ * over mTLS against an empty RPC on the same server and channel, (b) issuance and filing on the
+ * embedded store, at the library and end to end over gRPC, (c) issuance on etcd against raw jetcd
+ * puts. Every figure is compared with a baseline or target measured in the same run; every loop is
+ * bounded by time or count. Prints the figures and a summary table; it never fails on a figure.
+ */
+@Command(name = "cpin-benchmarks", mixinStandardHelpOptions = true,
+    description = "CPIN identifier-flow benchmarks (ARCHITECTURE.md §9); see docs/benchmarks.md.")
+public final class Benchmarks implements Callable<Integer> {
+  private static final double THROUGHPUT_TARGET = 10_000;
+  private static final double RESOLVE_RATIO_TARGET = 0.8;
+  private static final double ETCD_RATIO_TARGET = 0.5;
+  private static final Map<String, String> ATTRIBUTES = Map.of("site", "Shaoguan");
+  private static final NodeCode INDUSTRY = NodeCode.parse("86.44.C");
+  private static final int OWNERS = 16;
+  private static final CpinIdentity REGIONAL_OPERATOR = CpinIdentity.operator(Federation.REGIONAL);
+
+  @Option(names = "--only", split = ",", paramLabel = "a|b|c",
+      description = "Run only these benchmarks (default: a,b,c).")
+  private Set<String> only = Set.of("a", "b", "c");
+
+  @Option(names = "--seconds", defaultValue = "10",
+      description = "Measured seconds per figure (default: ${DEFAULT-VALUE}); split into two "
+          + "alternating phases where a baseline is compared.")
+  private double seconds;
+
+  @Option(names = "--warmup", defaultValue = "5",
+      description = "Warm-up seconds before a comparison (default: ${DEFAULT-VALUE}).")
+  private double warmup;
+
+  @Option(names = "--outstanding", defaultValue = "64",
+      description = "Calls in flight on the one channel, for gRPC loads (default: ${DEFAULT-VALUE}).")
+  private int outstanding;
+
+  @Option(names = "--threads", defaultValue = "16",
+      description = "Issuing threads for library-level loads (default: ${DEFAULT-VALUE}).")
+  private int threads;
+
+  @Option(names = "--identifiers", defaultValue = "1000",
+      description = "Filed identifiers resolved at random in (a) (default: ${DEFAULT-VALUE}).")
+  private int identifiers;
+
+  @Option(names = "--filing-timeout", defaultValue = "75",
+      description = "Seconds to wait for filing to finish after issuance (default: "
+          + "${DEFAULT-VALUE}); a shortfall is reported, not waited out.")
+  private double filingTimeout;
+
+  @Option(names = "--etcd", defaultValue = "auto", paramLabel = "auto|none|URL",
+      description = "auto: start a throw-away etcd from the etcd binary if there is one; none: "
+          + "skip (c); URL: use that etcd (default: ${DEFAULT-VALUE}).")
+  private String etcd;
+
+  private final List<Row> rows = new ArrayList<>();
+  private final List<String> notes = new ArrayList<>();
+
+  /** One line of the summary table. */
+  record Row(String figure, double value, String unit, String target, String ratio,
+      String verdict) {}
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Benchmarks()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    long started = System.nanoTime();
+    printMachine();
+    Path root = Files.createTempDirectory("cpin-bench-");
+    try {
+      if (only.contains("a") || only.contains("b")) {
+        System.out.println("starting national + regional (86.44) nodes in-process, mTLS, "
+            + "loopback; data under " + root);
+        try (Federation federation = Federation.start(root)) {
+          if (only.contains("a")) {
+            resolution(federation);
+          }
+          if (only.contains("b")) {
+            libraryIssuance(federation, root);
+            endToEndIssuance(federation);
+          }
+          reportProblems("national", federation.nationalEvents);
+          reportProblems("regional", federation.regionalEvents);
+        }
+      }
+      if (only.contains("c")) {
+        etcdIssuance(root);
+      }
+    } finally {
+      deleteTree(root);
+    }
+    printTable((System.nanoTime() - started) / 1e9);
+    return 0;
+  }
+
+  // ---- (a) resolution vs an empty RPC ------------------------------------------------------
+
+  private void resolution(Federation federation) throws Exception {
+    System.out.printf("%n(a) resolution over mTLS vs GetNodeInfo, one channel as the regional "
+        + "operator, %d calls in flight%n", outstanding);
+    ManagedChannel channel = federation.regionalAsItsOperator();
+    IdentifierServiceFutureStub library = IdentifierServiceGrpc.newFutureStub(channel);
+    NodeInfoServiceFutureStub nodeInfo = NodeInfoServiceGrpc.newFutureStub(channel);
+
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    List<String> owners = participants(federation, library, "bench-a-owner-" + run);
+    long filedBefore = federation.regionalEvents.filed();
+    List<String> issued = java.util.Collections.synchronizedList(new ArrayList<>());
+    Load.Phase issue = Load.asyncCount("issue", outstanding, identifiers, seq -> {
+      ListenableFuture<IssueIdentifierResponse> f = library.withDeadlineAfter(30,
+          TimeUnit.SECONDS).issueIdentifier(IssueIdentifierRequest.newBuilder()
+              .setRequestId("bench-a-" + run + "-" + seq)
+              .setKind(cn.cpin.identifier.v1.IdentifierKind.IDENTIFIER_KIND_RESOURCE)
+              .setOwnerId(owners.get((int) (seq % owners.size())))
+              .putAllAttributes(ATTRIBUTES)
+              .build());
+      f.addListener(() -> {
+        try {
+          issued.add(f.get().getRecord().getIdentifier());
+        } catch (Exception ignored) {
+          // counted as a failure by the load
+        }
+      }, com.google.common.util.concurrent.MoreExecutors.directExecutor());
+      return f;
+    });
+    requireNoFailures(issue);
+    if (issued.isEmpty()) {
+      notes.add("(a) not measured: no identifier could be issued");
+      return;
+    }
+    double filedIn = awaitFiled("(a) setup", federation.regionalEvents::filed,
+        filedBefore, identifiers, System.nanoTime());
+    System.out.printf("  setup: %d identifiers issued and filed in %.1f s%n", issued.size(),
+        filedIn);
+    List<ResolveIdentifierRequest> requests = issued.stream()
+        .map(id -> ResolveIdentifierRequest.newBuilder().setIdentifier(id).build()).toList();
+
+    Load.AsyncCall resolve = seq -> library.withDeadlineAfter(30, TimeUnit.SECONDS)
+        .resolveIdentifier(requests.get(ThreadLocalRandom.current().nextInt(requests.size())));
+    GetNodeInfoRequest empty = GetNodeInfoRequest.getDefaultInstance();
+    Load.AsyncCall info = seq -> nodeInfo.withDeadlineAfter(30, TimeUnit.SECONDS)
+        .getNodeInfo(empty);
+
+    Load.Phase[] compared = alternate("resolve", resolve, "GetNodeInfo", info);
+    Load.Phase a = compared[0];
+    Load.Phase b = compared[1];
+    double ratio = a.rate() / b.rate();
+    rows.add(new Row("(a) ResolveIdentifier, mTLS, 1 channel", a.rate(), "calls/s", "", "",
+        ""));
+    rows.add(new Row("(a) GetNodeInfo (empty RPC), same channel", b.rate(), "calls/s",
+        "baseline", "", ""));
+    rows.add(new Row("(a) resolve / empty RPC", ratio, "×", "≥ 0.8×", fmtRatio(ratio),
+        verdict(ratio >= RESOLVE_RATIO_TARGET)));
+  }
+
+  /**
+   * Issues {@link #OWNERS} participant identifiers at the regional node (owners of the resources
+   * issued next) and waits until they are filed.
+   */
+  private List<String> participants(Federation federation, IdentifierServiceFutureStub stub,
+      String requestPrefix) throws Exception {
+    long filedBefore = federation.regionalEvents.filed();
+    List<String> owners = new ArrayList<>();
+    for (int i = 0; i < OWNERS; i++) {
+      owners.add(stub.withDeadlineAfter(30, TimeUnit.SECONDS).issueIdentifier(
+          IssueIdentifierRequest.newBuilder().setRequestId(requestPrefix + "-" + i)
+              .setKind(cn.cpin.identifier.v1.IdentifierKind.IDENTIFIER_KIND_PARTICIPANT)
+              .build()).get().getRecord().getIdentifier());
+    }
+    awaitFiled("owners", federation.regionalEvents::filed, filedBefore, OWNERS,
+        System.nanoTime());
+    return owners;
+  }
+
+  /** {@link #OWNERS} participant identifiers issued through {@code library} under {@code code}. */
+  private static List<String> participants(RegionalBench.Library library, NodeCode code,
+      String requestPrefix) {
+    List<String> owners = new ArrayList<>();
+    for (int i = 0; i < OWNERS; i++) {
+      owners.add(library.issue(requestPrefix + "-" + i, REGIONAL_OPERATOR,
+          IdentifierKind.PARTICIPANT, code, "", Map.of()).getIdentifier());
+    }
+    return owners;
+  }
+
+  /** Warm-up, then A/B/A/B with half of the measured seconds per phase; returns sums A, B. */
+  private Load.Phase[] alternate(String nameA, Load.AsyncCall a, String nameB, Load.AsyncCall b)
+      throws InterruptedException {
+    Load.async(nameA + " warm-up", outstanding, warmup / 2, a);
+    Load.async(nameB + " warm-up", outstanding, warmup / 2, b);
+    List<Load.Phase> as = new ArrayList<>();
+    List<Load.Phase> bs = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      as.add(report(Load.async(nameA, outstanding, seconds / 2, a)));
+      bs.add(report(Load.async(nameB, outstanding, seconds / 2, b)));
+    }
+    return new Load.Phase[] {requireNoFailures(Load.sum(nameA, as)),
+        requireNoFailures(Load.sum(nameB, bs))};
+  }
+
+  // ---- (b1) library-level issuance and filing on the embedded store ------------------------
+
+  private void libraryIssuance(Federation federation, Path root) throws Exception {
+    System.out.printf("%n(b1) IdentifierLibrary.issue on EmbeddedKeyValueStore, %d threads, "
+        + "%.0f s; FilingOutbox to the national node as 86.44, concurrently%n", threads,
+        seconds);
+    Path dir = Files.createDirectories(root.resolve("b1-library"));
+    EventCounter outboxEvents = new EventCounter();
+    Set<String> ids = ConcurrentHashMap.newKeySet();
+    Load.Phase issue;
+    long start;
+    double filedIn;
+    long filed;
+    try (EmbeddedKeyValueStore store = EmbeddedKeyValueStore.open(dir.resolve("state.mv"));
+        RegionalBench.Library library = RegionalBench.library(Federation.REGIONAL, store)) {
+      library.startFiling(federation.nationalAsRegionalNode(), federation.filingLogKey(),
+          new EventLog("86.44-bench-library", outboxEvents.stream()));
+      String run = UUID.randomUUID().toString().substring(0, 8);
+      List<String> owners = participants(library, INDUSTRY, "bench-b1-owner-" + run);
+      long ownersFiled = System.nanoTime();
+      awaitFiled("(b1) owners", outboxEvents::filed, 0, OWNERS, ownersFiled);
+      long filedBefore = outboxEvents.filed();
+      start = System.nanoTime();
+      issue = report(Load.threads("library issue", threads, seconds, (t, seq) -> {
+        IdentifierRecord record = library.issue("bench-b1-" + run + "-" + t + "-" + seq,
+            REGIONAL_OPERATOR, IdentifierKind.RESOURCE, INDUSTRY, owners.get(t % OWNERS),
+            ATTRIBUTES);
+        ids.add(record.getIdentifier());
+      }));
+      requireNoFailures(issue);
+      filedIn = awaitFiled("(b1)", outboxEvents::filed, filedBefore, issue.completedTotal(),
+          start);
+      filed = Math.min(outboxEvents.filed() - filedBefore, issue.completedTotal());
+      reportProblems("library outbox", outboxEvents);
+    }
+    long duplicates = issue.completedTotal() - ids.size();
+    double filedRate = filed / filedIn;
+    System.out.printf("  issued %d (%d distinct) in %.1f s; all filed %.1f s after issuance "
+        + "began%n", issue.completedTotal(), ids.size(), issue.seconds(), filedIn);
+    rows.add(new Row("(b1) library issue, embedded, " + threads + " threads", issue.rate(),
+        "ids/s", "≥ 10,000/s", fmtRatio(issue.rate() / THROUGHPUT_TARGET),
+        verdict(issue.rate() >= THROUGHPUT_TARGET)));
+    rows.add(new Row("(b1) library issue + filing until FILED", filedRate, "ids/s",
+        "≥ 10,000/s", fmtRatio(filedRate / THROUGHPUT_TARGET),
+        verdict(filedRate >= THROUGHPUT_TARGET && filed == issue.completedTotal())));
+    rows.add(new Row("(b1) duplicate identifiers, " + threads + " issuers", duplicates, "ids",
+        "0", "", verdict(duplicates == 0)));
+  }
+
+  // ---- (b2) end to end over gRPC + mTLS -----------------------------------------------------
+
+  private void endToEndIssuance(Federation federation) throws Exception {
+    System.out.printf("%n(b2) IssueIdentifier at the regional node over gRPC+mTLS, one channel "
+        + "as its operator, %d calls in flight, %.0f s; then until filed%n", outstanding,
+        seconds);
+    ManagedChannel channel = federation.regionalAsItsOperator();
+    IdentifierServiceFutureStub stub = IdentifierServiceGrpc.newFutureStub(channel);
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    List<String> owners = participants(federation, stub, "bench-b2-owner-" + run);
+    // A short warm-up of the issuing path (its identifiers are filed before the measurement).
+    long warmBefore = federation.regionalEvents.filed();
+    Load.Phase warm = Load.async("issue warm-up", outstanding, Math.min(2, warmup),
+        seq -> issueCall(stub, "bench-b2w-" + run + "-" + seq, owners, seq));
+    awaitFiled("(b2) warm-up", federation.regionalEvents::filed,
+        warmBefore, warm.completedTotal(), System.nanoTime());
+
+    long filedBefore = federation.regionalEvents.filed();
+    long start = System.nanoTime();
+    Load.Phase issue = report(requireNoFailures(Load.async("gRPC issue", outstanding, seconds,
+        seq -> issueCall(stub, "bench-b2-" + run + "-" + seq, owners, seq))));
+    double filedIn = awaitFiled("(b2)", federation.regionalEvents::filed,
+        filedBefore, issue.completedTotal(), start);
+    long filed = Math.min(federation.regionalEvents.filed() - filedBefore,
+        issue.completedTotal());
+    double filedRate = filed / filedIn;
+    System.out.printf("  issued %d in %.1f s; all filed %.1f s after issuance began%n",
+        issue.completedTotal(), issue.seconds(), filedIn);
+    rows.add(new Row("(b2) gRPC IssueIdentifier, mTLS, " + outstanding + " in flight",
+        issue.rate(), "ids/s", "≥ 10,000/s", fmtRatio(issue.rate() / THROUGHPUT_TARGET),
+        verdict(issue.rate() >= THROUGHPUT_TARGET)));
+    rows.add(new Row("(b2) gRPC issue + filing until FILED", filedRate, "ids/s", "≥ 10,000/s",
+        fmtRatio(filedRate / THROUGHPUT_TARGET),
+        verdict(filedRate >= THROUGHPUT_TARGET && filed == issue.completedTotal())));
+  }
+
+  private static ListenableFuture<IssueIdentifierResponse> issueCall(
+      IdentifierServiceFutureStub stub, String requestId, List<String> owners, long seq) {
+    return stub.withDeadlineAfter(30, TimeUnit.SECONDS).issueIdentifier(
+        IssueIdentifierRequest.newBuilder()
+            .setRequestId(requestId)
+            .setKind(cn.cpin.identifier.v1.IdentifierKind.IDENTIFIER_KIND_RESOURCE)
+            .setOwnerId(owners.get((int) (seq % owners.size())))
+            .putAllAttributes(ATTRIBUTES)
+            .build());
+  }
+
+  /**
+   * Waits until {@code filed} has grown by {@code count} from {@code baseline}, or the filing
+   * timeout passes; returns the seconds from {@code since} to that moment (or to the timeout).
+   */
+  private double awaitFiled(String what, LongSupplier filed, long baseline, long count,
+      long since) throws InterruptedException {
+    long deadline = System.nanoTime() + (long) (filingTimeout * 1e9);
+    while (filed.getAsLong() - baseline < count) {
+      if (System.nanoTime() > deadline) {
+        String note = String.format(Locale.ROOT, "%s: only %d of %d identifiers filed %.0f s "
+            + "after issuance ended (filing timeout)", what, filed.getAsLong() - baseline,
+            count, filingTimeout);
+        System.out.println("  " + note);
+        notes.add(note);
+        break;
+      }
+      Thread.sleep(20);
+    }
+    return (System.nanoTime() - since) / 1e9;
+  }
+
+  // ---- (c) issuance on etcd vs raw jetcd put ------------------------------------------------
+
+  private void etcdIssuance(Path root) throws Exception {
+    System.out.printf("%n(c) IdentifierLibrary.issue on EtcdKeyValueStore vs raw jetcd put, "
+        + "%d threads each%n", threads);
+    EtcdServer server = null;
+    String endpoint;
+    if (etcd.equals("none")) {
+      skipEtcd("--etcd none");
+      return;
+    } else if (etcd.equals("auto")) {
+      Optional<Path> binary = EtcdServer.binary();
+      if (binary.isEmpty()) {
+        skipEtcd("no etcd binary (apt-get install etcd-server, or pass --etcd URL)");
+        return;
+      }
+      try {
+        server = EtcdServer.start(binary.get(), root);
+      } catch (Exception e) {
+        skipEtcd("could not start etcd: " + e.getMessage());
+        return;
+      }
+      endpoint = server.endpoint;
+      System.out.println("  started " + server.version + " at " + endpoint
+          + " (temporary data directory, default fsync)");
+    } else {
+      endpoint = etcd;
+    }
+    String prefix = "/cpin-bench-" + UUID.randomUUID() + "/";
+    try (EtcdServer stopLater = server) {
+      EtcdKeyValueStore store;
+      try {
+        store = EtcdKeyValueStore.connect(List.of(endpoint), prefix + "store/");
+      } catch (RuntimeException e) {
+        skipEtcd("etcd not reachable at " + endpoint + ": " + e.getMessage());
+        return;
+      }
+      try (store;
+          RegionalBench.Library library = RegionalBench.library(Federation.REGIONAL, store);
+          Client client = Client.builder().endpoints(endpoint).build()) {
+        KV kv = client.getKVClient();
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        List<String> owners = participants(library, Federation.REGIONAL, "bench-c-owner-" + run);
+        IdentifierRecord sample = library.issue("bench-c-sample-" + run, REGIONAL_OPERATOR,
+            IdentifierKind.RESOURCE, null, owners.get(0), ATTRIBUTES);
+        int size = RegionalBench.Library.valueBytes(sample);
+        ByteSequence value = ByteSequence.from(new byte[size]);
+        System.out.printf("  raw put value: %d bytes (one issuance writes 3 keys, %d value "
+            + "bytes, in one transaction, after reading its request key)%n", size, size);
+        Load.BlockingCall issue = (t, seq) -> library.issue("bench-c-" + run + "-" + t + "-"
+            + seq, REGIONAL_OPERATOR, IdentifierKind.RESOURCE, null, owners.get(t % OWNERS),
+            ATTRIBUTES);
+        Load.BlockingCall put = (t, seq) -> kv.put(ByteSequence.from(prefix + "raw/" + t + "/"
+            + seq, StandardCharsets.UTF_8), value).get(30, TimeUnit.SECONDS);
+
+        Load.threads("etcd issue warm-up", threads, warmup / 2, issue);
+        Load.threads("raw put warm-up", threads, warmup / 2, put);
+        List<Load.Phase> as = new ArrayList<>();
+        List<Load.Phase> bs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+          as.add(report(Load.threads("etcd issue", threads, seconds / 2, issue)));
+          bs.add(report(Load.threads("raw jetcd put", threads, seconds / 2, put)));
+        }
+        Load.Phase a = requireNoFailures(Load.sum("etcd issue", as));
+        Load.Phase b = requireNoFailures(Load.sum("raw put", bs));
+        double ratio = a.rate() / b.rate();
+        rows.add(new Row("(c) library issue on etcd, " + threads + " threads", a.rate(),
+            "ids/s", "", "", ""));
+        rows.add(new Row("(c) raw jetcd put, " + size + " B, " + threads + " threads",
+            b.rate(), "puts/s", "baseline", "", ""));
+        rows.add(new Row("(c) etcd issue / raw put", ratio, "×", "≥ 0.5×", fmtRatio(ratio),
+            verdict(ratio >= ETCD_RATIO_TARGET)));
+        if (server == null) {
+          kv.delete(ByteSequence.from(prefix, StandardCharsets.UTF_8),
+              DeleteOption.builder().isPrefix(true).build()).get(60, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  private void skipEtcd(String why) {
+    String note = "(c) skipped: " + why;
+    System.out.println("  " + note);
+    notes.add(note);
+    rows.add(new Row("(c) etcd issue / raw put", Double.NaN, "×", "≥ 0.5×", "", "SKIPPED"));
+  }
+
+  // ---- reporting ----------------------------------------------------------------------------
+
+  private static Load.Phase report(Load.Phase p) {
+    System.out.printf(Locale.ROOT, "  %-16s %9d calls in %5.2f s = %,10.0f /s%s%n", p.name(),
+        p.completed(), p.seconds(), p.rate(), p.failed() == 0 ? ""
+            : "  (" + p.failed() + " FAILED: " + p.firstError() + ")");
+    return p;
+  }
+
+  private Load.Phase requireNoFailures(Load.Phase p) {
+    if (p.failed() > 0) {
+      notes.add(p.name() + ": " + p.failed() + " calls failed, first: " + p.firstError());
+    }
+    return p;
+  }
+
+  private void reportProblems(String node, EventCounter events) {
+    if (events.problems() > 0) {
+      String note = node + " logged " + events.problems() + " warnings/errors; last: "
+          + String.join(" | ", events.lastProblems());
+      notes.add(note);
+    }
+    if (events.rejected() > 0) {
+      notes.add(node + ": " + events.rejected() + " identifiers REJECTED by the national node");
+    }
+  }
+
+  private static String verdict(boolean pass) {
+    return pass ? "PASS" : "BELOW TARGET";
+  }
+
+  private static String fmtRatio(double r) {
+    return String.format(Locale.ROOT, "%.2f×", r);
+  }
+
+  private void printMachine() {
+    Runtime rt = Runtime.getRuntime();
+    System.out.println("CPIN benchmarks (ARCHITECTURE.md §9, issue 4)");
+    System.out.println("date:     " + ZonedDateTime.now(ZoneOffset.UTC)
+        .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    System.out.println("cores:    " + rt.availableProcessors() + " available to the JVM"
+        + cpuModel().map(m -> " (" + m + ")").orElse(""));
+    System.out.println("JVM:      " + System.getProperty("java.vm.name") + " "
+        + System.getProperty("java.runtime.version") + ", max heap "
+        + rt.maxMemory() / (1024 * 1024) + " MiB");
+    System.out.println("OS:       " + System.getProperty("os.name") + " "
+        + System.getProperty("os.version") + ", load average at start "
+        + String.format(Locale.ROOT, "%.2f",
+            ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    System.out.println("command:  " + ProcessHandle.current().info().commandLine()
+        .orElse("java -jar benchmarks/target/cpin-benchmarks.jar ..."));
+    System.out.printf(Locale.ROOT, "settings: --seconds %.0f --warmup %.0f --outstanding %d "
+        + "--threads %d --identifiers %d --filing-timeout %.0f --etcd %s --only %s%n", seconds,
+        warmup, outstanding, threads, identifiers, filingTimeout, etcd,
+        String.join(",", new java.util.TreeSet<>(only)));
+    System.out.println("All nodes, clients and load generators share this one JVM and its "
+        + "cores; loopback only.");
+  }
+
+  private static Optional<String> cpuModel() {
+    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+      return lines.filter(l -> l.startsWith("model name")).findFirst()
+          .map(l -> l.substring(l.indexOf(':') + 1).trim());
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  private void printTable(double totalSeconds) {
+    System.out.printf("%nSummary (run took %.0f s)%n", totalSeconds);
+    String format = "%-44s %12s %-7s %-11s %-7s %s%n";
+    System.out.printf(format, "figure", "value", "unit", "target", "ratio", "result");
+    System.out.println("-".repeat(96));
+    for (Row r : rows) {
+      String value = Double.isNaN(r.value()) ? "-" : r.unit().equals("×")
+          ? String.format(Locale.ROOT, "%.2f", r.value())
+          : String.format(Locale.ROOT, "%,.0f", r.value());
+      System.out.printf(format, r.figure(), value, r.unit(), r.target(), r.ratio(),
+          r.verdict());
+    }
+    if (!notes.isEmpty()) {
+      System.out.println();
+      System.out.println("Notes:");
+      notes.forEach(n -> System.out.println("  - " + n));
+    }
+  }
+
+  static void deleteTree(Path root) {
+    if (root == null || !Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // best effort: a temporary directory
+        }
+      });
+    } catch (IOException e) {
+      // best effort
+    }
+  }
+}
