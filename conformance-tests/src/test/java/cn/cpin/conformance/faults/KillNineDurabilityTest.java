@@ -74,13 +74,14 @@ class KillNineDurabilityTest {
   void stop() {
     pools.forEach(ExecutorService::shutdownNow);
     channels.forEach(ManagedChannel::shutdownNow);
-    // The federation first: the restarted regional node then has no industry node's stream to
-    // wait for while it stops.
+    // Children before parents, so that no node waits out its grace period for a child's stream:
+    // the industry node, the restarted regional node, then the rest of the federation.
+    if (restarted != null) {
+      NodeProcess.stop(federation.node("86.44.C"));
+      NodeProcess.stop(restarted);
+    }
     if (federation != null) {
       federation.close();
-    }
-    if (restarted != null) {
-      NodeProcess.stop(restarted);
     }
   }
 
@@ -210,14 +211,14 @@ class KillNineDurabilityTest {
     List<String> fresh = new java.util.concurrent.CopyOnWriteArrayList<>();
     List<Integer> lanes = List.of(0, 1, 2, 3);
     inParallel(CLIENTS, lanes, lane -> {
-      for (int i = 0; i < 100; i++) {
+      for (int i = 0; i < 50; i++) {
         fresh.add(regionalStub.withDeadlineAfter(10, TimeUnit.SECONDS)
             .issueIdentifier(request("after-restart-" + lane + "-" + i)).getRecord()
             .getIdentifier());
       }
     });
-    assertThat(fresh).hasSize(400);
-    assertThat(new HashSet<>(fresh)).hasSize(400);
+    assertThat(fresh).hasSize(200);
+    assertThat(new HashSet<>(fresh)).hasSize(200);
     assertThat(fresh).doesNotContainAnyElementsOf(beforeNewIssuance.keySet());
 
     assertThat(listAll(regionalStub).keySet()).containsAll(beforeNewIssuance.keySet())
