@@ -69,20 +69,20 @@ class IdentifierRoundTripTest {
         "operator");
     ManagedChannel asIndustryNode = channel("86.44", dataRoot.resolve("86.44.C/pki"), "node");
 
-    IdentifierRecord byOperator = IdentifierServiceGrpc.newBlockingStub(asRegionalOperator)
-        .issueIdentifier(IssueIdentifierRequest.newBuilder().setRequestId("round-trip-1")
-            .setKind(IdentifierKind.IDENTIFIER_KIND_RESOURCE).putAttributes("site", "Shaoguan")
-            .build()).getRecord();
     IdentifierRecord viaIndustry = IdentifierServiceGrpc.newBlockingStub(asIndustryNode)
         .issueIdentifier(IssueIdentifierRequest.newBuilder().setRequestId("round-trip-2")
             .setKind(IdentifierKind.IDENTIFIER_KIND_PARTICIPANT).build()).getRecord();
+    IssueIdentifierRequest resource = IssueIdentifierRequest.newBuilder()
+        .setRequestId("round-trip-1").setKind(IdentifierKind.IDENTIFIER_KIND_RESOURCE)
+        .setOwnerId(viaIndustry.getIdentifier()).putAttributes("site", "Shaoguan").build();
+    IdentifierRecord byOperator = IdentifierServiceGrpc.newBlockingStub(asRegionalOperator)
+        .issueIdentifier(resource).getRecord();
     IdentifierRecord retried = IdentifierServiceGrpc.newBlockingStub(asRegionalOperator)
-        .issueIdentifier(IssueIdentifierRequest.newBuilder().setRequestId("round-trip-1")
-            .setKind(IdentifierKind.IDENTIFIER_KIND_RESOURCE).build()).getRecord();
+        .issueIdentifier(resource).getRecord();
 
     assertThat(byOperator.getIdentifier()).startsWith("86.44/R-");
     assertThat(viaIndustry.getIdentifier()).startsWith("86.44.C/P-");
-    assertThat(retried.getIdentifier()).isEqualTo(byOperator.getIdentifier());
+    assertThat(retried).isEqualTo(byOperator);
 
     PublicKey logKey = new CredentialFiles(dataRoot.resolve("86.44")).filingLogKey().orElseThrow();
     ManagedChannel national = federation.operatorChannel(federation.node("86"));

@@ -1,5 +1,6 @@
 package cn.cpin.national;
 
+import cn.cpin.node.Daemons;
 import cn.cpin.node.NodeContext;
 import cn.cpin.node.NodeKind;
 import cn.cpin.node.trust.NodeTrust;
@@ -9,7 +10,6 @@ import io.grpc.BindableService;
 import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 /** The national stub as a node kind: root of trust, node codes, revocation feed. */
@@ -47,11 +47,7 @@ final class NationalNode implements NodeKind {
           context.clock())));
       services.add(new EnrollmentServiceImpl(new EnrollmentAuthority(registry, national.root(),
           context.store(), national.validity(), logKey.getPublic())));
-      ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "revocation-heartbeat");
-        t.setDaemon(true);
-        return t;
-      });
+      ScheduledExecutorService heartbeats = Daemons.scheduler("revocation-heartbeat");
       services.add(new RevocationServiceImpl(new RevocationFeed(context.store(),
           context.revocations(), context.clock()), heartbeats));
     }

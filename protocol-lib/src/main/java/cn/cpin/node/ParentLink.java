@@ -12,7 +12,6 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -40,11 +39,7 @@ final class ParentLink implements AutoCloseable {
     this.expectedParent = expectedParent;
     this.channel = channel;
     this.events = events;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "parent-link");
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Daemons.scheduler("parent-link");
   }
 
   void start() {

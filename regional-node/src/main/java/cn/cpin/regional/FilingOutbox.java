@@ -1,5 +1,6 @@
 package cn.cpin.regional;
 
+import cn.cpin.node.Daemons;
 import cn.cpin.identifier.v1.FileIdentifiersRequest;
 import cn.cpin.identifier.v1.FileIdentifiersResponse;
 import cn.cpin.identifier.v1.FilingEntry;
@@ -25,7 +26,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -67,11 +67,7 @@ final class FilingOutbox implements AutoCloseable {
         throw new IllegalStateException("corrupt trusted tree head", e);
       }
     }).orElse(null));
-    this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "filing-outbox");
-      t.setDaemon(true);
-      return t;
-    });
+    this.worker = Daemons.scheduler("filing-outbox");
   }
 
   /** Starts filing what is waiting, and keeps polling. */

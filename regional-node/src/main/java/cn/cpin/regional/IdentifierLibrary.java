@@ -43,11 +43,14 @@ import java.util.function.Predicate;
  */
 final class IdentifierLibrary {
   static final long SERIAL_BLOCK = 1024;
+  static final int MAX_ATTRIBUTES = 64;
+  static final int MAX_ATTRIBUTE_LENGTH = 256;
 
   private static final String RECORD = "idn/record/";
   private static final String REQUEST = "idn/request/";
   private static final String SERIALS = "idn/serials/";
   private static final String OUTBOX = "idn/outbox/";
+  private static final String BODY = "/body";
 
   private final NodeCode self;
   private final KeyValueStore store;
@@ -68,12 +71,15 @@ final class IdentifierLibrary {
    */
   IdentifierRecord issue(String requestId, CpinIdentity caller, IdentifierKind kind,
       NodeCode issuing, String ownerId, Map<String, String> attributes) {
+    checkAttributes(attributes);
     String requestKey = REQUEST + sha256(caller.uri() + "\n" + requestId);
-    Optional<IdentifierRecord> earlier = recordForRequest(requestKey);
+    byte[] body = requestBody(kind, issuing, ownerId, attributes);
+    Optional<IdentifierRecord> earlier = replay(requestKey, body);
     if (earlier.isPresent()) {
       return earlier.get();
     }
     NodeCode code = issuingCode(caller, issuing);
+    checkOwner(kind, ownerId);
     Identifier identifier = Identifier.of(code, kind, nextSerial(code, kind));
     Timestamp now = Timestamps.fromMillis(clock.millis());
     IdentifierRecord record = IdentifierRecord.newBuilder()
@@ -98,12 +104,13 @@ final class IdentifierLibrary {
         .build();
     boolean written = store.write(Map.of(
             RECORD + identifier, record.toByteArray(),
-            requestKey, identifier.toString().getBytes(StandardCharsets.UTF_8),
+            requestKey, record.toByteArray(),
+            requestKey + BODY, body,
             OUTBOX + identifier, entry.toByteArray()),
         List.of(), Map.of(requestKey, Optional.empty()));
     if (!written) {
-      // The same request id raced with itself; the first one's identifier stands.
-      return recordForRequest(requestKey).orElseThrow();
+      // The same request id raced with itself; the first one's answer stands.
+      return replay(requestKey, body).orElseThrow();
     }
     onIssued.run();
     return record;
@@ -223,9 +230,59 @@ final class IdentifierLibrary {
     }
   }
 
-  private Optional<IdentifierRecord> recordForRequest(String requestKey) {
-    return store.get(requestKey).flatMap(id -> get(Identifier.parse(
-        new String(id, StandardCharsets.UTF_8))));
+  /**
+   * The first answer to a recorded request (GEN-009), or empty if the request id is new; the same
+   * request id with another request fails (GEN-010).
+   */
+  private Optional<IdentifierRecord> replay(String requestKey, byte[] body) {
+    Optional<byte[]> first = store.get(requestKey);
+    if (first.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!java.util.Arrays.equals(store.get(requestKey + BODY).orElse(new byte[0]), body)) {
+      throw InvalidArgumentException.of("request_id", "was used before with a different request",
+          ErrorReason.ERROR_REASON_REQUEST_ID_REUSED);
+    }
+    return Optional.of(parse(first.get()));
+  }
+
+  // What makes two IssueIdentifier requests equal: their fields, attributes in key order.
+  private static byte[] requestBody(IdentifierKind kind, NodeCode issuing, String ownerId,
+      Map<String, String> attributes) {
+    StringBuilder body = new StringBuilder().append(kind.letter()).append('\n')
+        .append(issuing == null ? "" : issuing.toString()).append('\n').append(ownerId);
+    new java.util.TreeMap<>(attributes).forEach((k, v) -> body.append('\n').append(k.length())
+        .append(':').append(k).append(v.length()).append(':').append(v));
+    return sha256(body.toString()).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static void checkAttributes(Map<String, String> attributes) {
+    if (attributes.size() > MAX_ATTRIBUTES) {
+      throw InvalidArgumentException.of("attributes", "must have at most " + MAX_ATTRIBUTES
+          + " entries", ErrorReason.ERROR_REASON_FIELD_TOO_LONG);
+    }
+    for (Map.Entry<String, String> e : attributes.entrySet()) {
+      if (e.getKey().length() > MAX_ATTRIBUTE_LENGTH
+          || e.getValue().length() > MAX_ATTRIBUTE_LENGTH) {
+        throw InvalidArgumentException.of("attributes", "keys and values must have at most "
+            + MAX_ATTRIBUTE_LENGTH + " characters", ErrorReason.ERROR_REASON_FIELD_TOO_LONG);
+      }
+    }
+  }
+
+  // IDN-011: everything but a participant has an owner, and the owner is in this library.
+  private void checkOwner(IdentifierKind kind, String ownerId) {
+    if (ownerId.isEmpty()) {
+      if (kind != IdentifierKind.PARTICIPANT) {
+        throw InvalidArgumentException.of("owner_id", "is required unless the kind is "
+            + "participant", ErrorReason.ERROR_REASON_FIELD_REQUIRED);
+      }
+      return;
+    }
+    if (get(Identifier.parse(ownerId)).isEmpty()) {
+      throw CpinException.notFound("owner " + ownerId + " is not in this identifier library",
+          Map.of("owner_id", ownerId));
+    }
   }
 
   /** The domain kind of a proto IdentifierKind number, for requests. */

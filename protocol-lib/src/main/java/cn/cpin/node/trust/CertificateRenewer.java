@@ -1,5 +1,6 @@
 package cn.cpin.node.trust;
 
+import cn.cpin.node.Daemons;
 import cn.cpin.node.EventLog;
 import cn.cpin.protocol.pki.CertificateAuthority;
 import cn.cpin.protocol.pki.Credentials;
@@ -7,7 +8,6 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -37,11 +37,7 @@ public final class CertificateRenewer implements AutoCloseable {
     this.renewal = renewal;
     this.events = events;
     this.clock = clock;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "certificate-renewer");
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Daemons.scheduler("certificate-renewer");
   }
 
   public void start() {

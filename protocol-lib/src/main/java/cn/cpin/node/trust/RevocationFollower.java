@@ -1,5 +1,6 @@
 package cn.cpin.node.trust;
 
+import cn.cpin.node.Daemons;
 import cn.cpin.node.EventLog;
 import cn.cpin.trust.v1.RevocationServiceGrpc;
 import cn.cpin.trust.v1.WatchRevocationsRequest;
@@ -9,7 +10,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -37,11 +37,7 @@ public final class RevocationFollower implements AutoCloseable {
     this.national = national;
     this.revocations = revocations;
     this.events = events;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "revocation-follower");
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Daemons.scheduler("revocation-follower");
   }
 
   public void start() {
