@@ -46,7 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * issuers, one request id raced by many threads, restarts on a reopened store, and two replicas
  * sharing one etcd prefix.
  */
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+// A guard against hangs; on an idle machine the whole class takes about 25 s.
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
 class IdentifierLibraryTest {
   private static final NodeCode SELF = NodeCode.parse("86.44");
   private static final NodeCode INDUSTRY = NodeCode.parse("86.44.C");
@@ -114,6 +115,9 @@ class IdentifierLibraryTest {
     AtomicInteger issuedCallbacks = new AtomicInteger();
     IdentifierLibrary library = new IdentifierLibrary(SELF, store, Clock.systemUTC(),
         issuedCallbacks::incrementAndGet);
+    // The owner of the resources below, so that the requests are valid under IDN-011.
+    String owner = library.issue("owner", OPERATOR, IdentifierKind.PARTICIPANT, null, "",
+        Map.of()).getIdentifier();
     int rounds = 25;
     for (int round = 0; round < rounds; round++) {
       String requestId = "same-request-" + round;
@@ -121,7 +125,7 @@ class IdentifierLibraryTest {
       List<IdentifierRecord> answers = runConcurrently(16, thread -> {
         together.await(10, TimeUnit.SECONDS);
         return List.of(library.issue(requestId, OPERATOR, IdentifierKind.RESOURCE, null,
-            "86.44/P-1", Map.of("round", Integer.toString(thread))));
+            owner, Map.of("site", "Shaoguan")));
       });
       assertThat(answers).hasSize(16);
       assertThat(answers.stream().map(IdentifierRecord::getIdentifier).distinct().toList())
@@ -129,20 +133,23 @@ class IdentifierLibraryTest {
       // Not only the same identifier: the same record, the first one's.
       assertThat(new HashSet<>(answers)).hasSize(1);
     }
-    assertThat(library.list(r -> true, "", 100_000)).hasSize(rounds);
-    assertThat(library.pendingFilings(100_000)).hasSize(rounds);
-    assertThat(issuedCallbacks.get()).isEqualTo(rounds);
+    assertThat(library.list(r -> true, "", 100_000)).hasSize(rounds + 1);
+    assertThat(library.pendingFilings(100_000)).hasSize(rounds + 1);
+    assertThat(issuedCallbacks.get()).isEqualTo(rounds + 1);
   }
 
   @Test
   void issuingAfterReopeningTheStoreNeverRepeatsAnEarlierIdentifier() throws Exception {
     Path file = dir.resolve("restarted");
     Set<String> everIssued = new HashSet<>();
-    Map<String, String> byRequest = new java.util.HashMap<>();
-    // Five "restarts", each issuing more than one reserved block of serials in every kind used,
-    // so that both fresh blocks and the unused rest of an abandoned block are exercised.
-    int perLife = (int) IdentifierLibrary.SERIAL_BLOCK + 100;
-    for (int life = 0; life < 5; life++) {
+    Map<String, String> byRequest = new java.util.HashMap<>(); // request id -> identifier
+    Map<String, NodeCode> underByRequest = new java.util.HashMap<>();
+    // Four "restarts"; in each, four concurrent issuers in three (node code, kind) pairs, so
+    // that every life abandons the unused rest of the blocks it reserved.
+    int lives = 4;
+    int perThread = 150;
+    String owner = null; // of the orders (IDN-011), issued in the first life
+    for (int life = 0; life < lives; life++) {
       try (KeyValueStore store = EmbeddedKeyValueStore.open(file)) {
         IdentifierLibrary library = new IdentifierLibrary(SELF, store, Clock.systemUTC(),
             () -> { });
@@ -152,22 +159,39 @@ class IdentifierLibraryTest {
             .containsExactlyInAnyOrderElementsOf(everIssued);
         // A retried request id still answers with its first identifier after the restart.
         byRequest.forEach((requestId, identifier) -> assertThat(library.issue(requestId,
-            OPERATOR, IdentifierKind.PARTICIPANT, null, "", Map.of()).getIdentifier())
-            .isEqualTo(identifier));
-        for (int i = 0; i < perLife; i++) {
-          IdentifierKind kind = i % 2 == 0 ? IdentifierKind.PARTICIPANT : IdentifierKind.ORDER;
-          NodeCode under = i % 3 == 0 ? INDUSTRY : SELF;
-          String requestId = "life" + life + "-" + i;
-          String id = library.issue(requestId, OPERATOR, kind, under, "", Map.of())
-              .getIdentifier();
-          assertThat(everIssued.add(id)).as("%s issued again in life %d", id, life).isTrue();
-          if (i % 97 == 0 && kind == IdentifierKind.PARTICIPANT) {
-            byRequest.put(requestId, id);
+            OPERATOR, IdentifierKind.PARTICIPANT, underByRequest.get(requestId), "", Map.of())
+            .getIdentifier()).as("retry of %s", requestId).isEqualTo(identifier));
+        if (owner == null) {
+          owner = library.issue("owner", OPERATOR, IdentifierKind.PARTICIPANT, null, "",
+              Map.of()).getIdentifier();
+          everIssued.add(owner);
+        }
+        String orderOwner = owner;
+        int thisLife = life;
+        List<String[]> issued = runConcurrently(4, thread -> {
+          IdentifierKind kind = thread == 1 ? IdentifierKind.ORDER : IdentifierKind.PARTICIPANT;
+          NodeCode under = thread == 2 ? INDUSTRY : SELF;
+          List<String[]> mine = new ArrayList<>();
+          for (int i = 0; i < perThread; i++) {
+            String requestId = "life" + thisLife + "-t" + thread + "-" + i;
+            mine.add(new String[] {requestId, library.issue(requestId, OPERATOR, kind, under,
+                kind == IdentifierKind.PARTICIPANT ? "" : orderOwner, Map.of()).getIdentifier(),
+                under.toString(), kind.name()});
+          }
+          return mine;
+        });
+        for (String[] r : issued) {
+          assertThat(everIssued.add(r[1])).as("%s issued again in life %d", r[1], life).isTrue();
+          if (r[0].endsWith("-0") && r[3].equals("PARTICIPANT")) {
+            byRequest.put(r[0], r[1]);
+            underByRequest.put(r[0], NodeCode.parse(r[2]));
           }
         }
       }
+      pools.forEach(ExecutorService::shutdownNow);
     }
-    assertThat(everIssued).hasSize(5 * perLife);
+    assertThat(byRequest).hasSize(3 * lives);
+    assertThat(everIssued).hasSize(lives * 4 * perThread + 1);
   }
 
   @Test
@@ -178,7 +202,7 @@ class IdentifierLibraryTest {
     IdentifierRecord implicit = library.issue("i-1", INDUSTRY_NODE, IdentifierKind.PARTICIPANT,
         null, "", Map.of());
     IdentifierRecord explicit = library.issue("i-2", INDUSTRY_NODE, IdentifierKind.RESOURCE,
-        INDUSTRY, "86.44.C/P-1", Map.of());
+        INDUSTRY, implicit.getIdentifier(), Map.of());
     assertThat(Identifier.parse(implicit.getIdentifier()).nodeCode()).isEqualTo(INDUSTRY);
     assertThat(implicit.getIssuingNodeCode()).isEqualTo("86.44.C");
     assertThat(Identifier.parse(explicit.getIdentifier()).nodeCode()).isEqualTo(INDUSTRY);
@@ -229,6 +253,9 @@ class IdentifierLibraryTest {
     IdentifierLibrary replicaA = new IdentifierLibrary(SELF, storeA, Clock.systemUTC(), () -> { });
     IdentifierLibrary replicaB = new IdentifierLibrary(SELF, storeB, Clock.systemUTC(), () -> { });
     IdentifierLibrary[] replicas = {replicaA, replicaB};
+    // The owner of the demands below (IDN-011).
+    String owner = replicaA.issue("owner", OPERATOR, IdentifierKind.PARTICIPANT, null, "",
+        Map.of()).getIdentifier();
     int perThread = 150;
 
     // 8 threads on each replica, all issuing at once; a few requests go to both replicas with
@@ -243,7 +270,8 @@ class IdentifierLibraryTest {
         String requestId = i % 50 == 0 ? "shared-" + lane + "-" + i : "r" + thread + "-" + i;
         IdentifierKind kind = i % 2 == 0 ? IdentifierKind.PARTICIPANT : IdentifierKind.DEMAND;
         mine.add(new String[] {requestId, library.issue(requestId, OPERATOR, kind,
-            i % 5 == 0 ? INDUSTRY : null, "", Map.of()).getIdentifier()});
+            i % 5 == 0 ? INDUSTRY : null, kind == IdentifierKind.PARTICIPANT ? "" : owner,
+            Map.of()).getIdentifier()});
       }
       return mine;
     });
@@ -260,13 +288,16 @@ class IdentifierLibraryTest {
     // 16 threads × perThread requests, of which the shared ones were sent by two threads.
     assertThat(distinctRequests).isEqualTo(16 * perThread - 8 * (perThread / 50));
     assertThat(requestsByIdentifier).hasSize(distinctRequests);
+    assertThat(requestsByIdentifier).doesNotContainKey(owner);
     for (String id : requestsByIdentifier.keySet()) {
       assertThat(Identifier.isValid(id)).isTrue();
     }
+    Set<String> expected = new HashSet<>(requestsByIdentifier.keySet());
+    expected.add(owner);
     // Both replicas see every record, exactly once.
     for (IdentifierLibrary library : replicas) {
       assertThat(library.list(r -> true, "", 1_000_000)).extracting(IdentifierRecord::getIdentifier)
-          .containsExactlyInAnyOrderElementsOf(requestsByIdentifier.keySet());
+          .containsExactlyInAnyOrderElementsOf(expected);
     }
   }
 
