@@ -107,7 +107,7 @@ final class EtcdServer implements AutoCloseable {
   private static int free(int preferred) throws IOException {
     if (preferred != 0) {
       try (ServerSocket s = new ServerSocket(preferred, 1, InetAddress.getLoopbackAddress())) {
-        return preferred;
+        return s.getLocalPort();
       } catch (IOException taken) {
         // fall through to any free port
       }

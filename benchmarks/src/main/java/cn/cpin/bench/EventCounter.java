@@ -21,6 +21,7 @@ final class EventCounter extends OutputStream {
   private static final int KEEP = 5;
 
   private final AtomicLong filed = new AtomicLong();
+  private final AtomicLong batches = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong problems = new AtomicLong();
   private final Deque<String> lastProblems = new ArrayDeque<>();
@@ -33,6 +34,11 @@ final class EventCounter extends OutputStream {
 
   long filed() {
     return filed.get();
+  }
+
+  /** How many filing.filed events (one per batch accepted by the national node). */
+  long batches() {
+    return batches.get();
   }
 
   long rejected() {
@@ -71,6 +77,7 @@ final class EventCounter extends OutputStream {
   private void onLine(String text) {
     if (text.contains("\"event\":\"filing.filed\"")) {
       filed.addAndGet(count(text));
+      batches.incrementAndGet();
     } else if (text.contains("\"event\":\"filing.rejected\"")) {
       rejected.addAndGet(count(text));
     }
