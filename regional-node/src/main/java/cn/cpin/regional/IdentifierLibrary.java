@@ -139,8 +139,12 @@ final class IdentifierLibrary {
     return page;
   }
 
-  /** Entries waiting to be filed, oldest identifiers first, at most {@code max}. */
+  /**
+   * Entries waiting to be filed, oldest identifiers first, at most {@code max}; all durable, so
+   * the national node never holds a filing this node could lose.
+   */
   List<FilingEntry> pendingFilings(int max) {
+    store.sync();
     List<FilingEntry> out = new ArrayList<>();
     for (byte[] value : store.scan(OUTBOX).values()) {
       if (out.size() >= max) {
@@ -243,6 +247,7 @@ final class IdentifierLibrary {
       throw InvalidArgumentException.of("request_id", "was used before with a different request",
           ErrorReason.ERROR_REASON_REQUEST_ID_REUSED);
     }
+    store.sync(); // the first call may not have reached the disk yet
     return Optional.of(parse(first.get()));
   }
 

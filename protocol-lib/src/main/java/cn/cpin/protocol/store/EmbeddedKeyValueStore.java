@@ -17,20 +17,22 @@ import org.h2.mvstore.MVStore;
  * The default store: H2's MVStore, a pure-Java, log-structured, copy-on-write file store that
  * recovers to its last committed version after a crash, with no server to run.
  *
- * <p>Writes are serialised: each one is checked, applied and committed (written to the file) under
- * an exclusive lock, and reads take the shared side of that lock, so a reader sees all of a write
- * or none of it. Forcing the file to disk is shared (group commit): a write returns once an fsync
- * that began after its commit has completed, and concurrent writers share one fsync. A reader may
- * therefore see a write a few milliseconds before it is durable, never half of one. MVStore's own automatic commits are
- * turned off (both the background timer and the unsaved-memory threshold), so only whole writes
- * ever reach the file; a write that fails part-way is rolled back to the last commit.
+ * <p>Writes are serialised: each one is checked and applied under an exclusive lock, and reads
+ * take the shared side of that lock, so a reader sees all of a write or none of it. Durability is
+ * shared (group commit): one writer at a time commits every write applied so far (one MVStore
+ * chunk) and forces the file to disk, while the others keep applying theirs; a write returns once
+ * a commit and fsync that include it have completed. A reader may therefore see a write a few
+ * milliseconds before it is durable, never half of one; {@link #sync()} waits for that. MVStore's
+ * own automatic commits are off (both the background timer and the unsaved-memory threshold), so
+ * only whole writes ever reach the file. A write that fails part-way closes the store
+ * (fail-stop); reopening recovers the last commit.
  */
 public final class EmbeddedKeyValueStore implements KeyValueStore {
   private final MVStore store;
   private final MVMap<String, byte[]> map;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private boolean closed;
-  // Group commit: commits counted under the write lock; fsyncs under syncMonitor.
+  private volatile boolean closed;
+  // Group commit: writes counted as applied under the write lock; commit+fsync led by one writer.
   private volatile long committed;
   private final Object syncMonitor = new Object();
   private long synced;
@@ -152,24 +154,26 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         map.remove(key);
       }
       puts.forEach(map::put);
-      store.commit();
       return ++committed;
     } catch (RuntimeException | Error e) {
-      try {
-        store.rollback();
-      } catch (RuntimeException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
+      // Other writers' changes since the last commit are in the map too: rolling back would
+      // lose them, so the store stops instead (fail-stop) and reopening recovers the last commit.
+      closed = true;
+      throw new KeyValueStoreException("write failed; the store is closed", e);
     }
+  }
+
+  @Override
+  public void sync() {
+    awaitDurable(committed);
   }
 
   /** Returns once commit {@code mine} is on disk; one caller at a time runs the fsync for all. */
   private void awaitDurable(long mine) {
     synchronized (syncMonitor) {
       while (true) {
-        if (synced >= mine) {
-          return;
+        if (synced >= mine || closed) {
+          return; // close() stores everything committed before it returns
         }
         if (!syncing) {
           syncing = true;
@@ -183,16 +187,22 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         }
       }
     }
-    long target = committed;
+    // The fsync runs without the store's lock, so that writers keep committing meanwhile and the
+    // next fsync covers all of them; close() waits for a running fsync (see syncing).
+    long target = 0;
     boolean done = false;
     try {
-      lock.readLock().lock();
+      // One MVStore commit (a chunk written to the file) for every write applied so far, taken
+      // under the write lock so that it holds whole writes only; then one fsync.
+      lock.writeLock().lock();
       try {
         checkOpen();
-        store.sync();
+        target = committed;
+        store.commit();
       } finally {
-        lock.readLock().unlock();
+        lock.writeLock().unlock();
       }
+      store.sync();
       done = true;
     } finally {
       synchronized (syncMonitor) {
@@ -223,7 +233,18 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     lock.writeLock().lock();
     try {
       if (!closed) {
-        closed = true;
+        synchronized (syncMonitor) {
+          while (syncing) {
+            try {
+              syncMonitor.wait();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              break;
+            }
+          }
+          closed = true;
+          syncMonitor.notifyAll();
+        }
         store.close();
       }
     } finally {

@@ -94,6 +94,13 @@ public interface KeyValueStore extends AutoCloseable {
     }
   }
 
+  /**
+   * Returns once every write committed so far is durable. A store may let readers see a write a
+   * moment before it is on disk (group commit); a caller about to acknowledge something it only
+   * read calls this first.
+   */
+  default void sync() {}
+
   @Override
   void close();
 }
