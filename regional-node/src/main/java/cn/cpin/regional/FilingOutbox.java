@@ -9,6 +9,8 @@ import cn.cpin.identifier.v1.FilingServiceGrpc;
 import cn.cpin.identifier.v1.GetConsistencyProofRequest;
 import cn.cpin.identifier.v1.SignedTreeHead;
 import cn.cpin.node.EventLog;
+import cn.cpin.protocol.filing.FilingEncoding;
+import cn.cpin.protocol.filing.MerkleProofs;
 import cn.cpin.protocol.filing.TreeHeadVerifier;
 import cn.cpin.protocol.store.KeyValueStore;
 import com.google.protobuf.ByteString;
@@ -136,8 +138,14 @@ final class FilingOutbox implements AutoCloseable {
         throw new IllegalStateException("receipt for an identifier not filed: "
             + receipt.getIdentifier());
       }
-      verifier.checkInclusion(entry, receipt.getLeafIndex(), bytes(receipt.getAuditPathList()),
-          receipt.getTreeHead());
+      // Every receipt of a batch carries the head just accepted (signature and consistency
+      // checked once above), so only its inclusion proof is left to verify.
+      if (!receipt.getTreeHead().equals(head) || !MerkleProofs.verifyInclusion(
+          FilingEncoding.leafHash(entry), receipt.getLeafIndex(), head.getTreeSize(),
+          bytes(receipt.getAuditPathList()), head.getRootHash().toByteArray())) {
+        throw new IllegalStateException("receipt for " + receipt.getIdentifier()
+            + " does not prove inclusion in the signed tree head");
+      }
       verified.add(receipt);
     }
     library.markFiled(verified);
