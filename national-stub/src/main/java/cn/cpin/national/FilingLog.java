@@ -146,14 +146,14 @@ final class FilingLog {
       throw InvalidArgumentException.of("first_tree_size", "must be at least 1",
           ErrorReason.ERROR_REASON_INVALID_FIELDS);
     }
-    if (second != 0 && first > second) {
-      throw InvalidArgumentException.of("first_tree_size", "must not exceed second_tree_size",
-          ErrorReason.ERROR_REASON_INVALID_FIELDS);
-    }
     long size = second == 0 ? tree.size() : second;
-    if (first > size || size > tree.size()) {
+    if (first > tree.size() || size > tree.size()) {
       throw outOfRange("tree sizes " + first + " and " + second + " are not within the log size "
           + tree.size());
+    }
+    if (first > size) {
+      throw InvalidArgumentException.of("first_tree_size", "must not exceed second_tree_size",
+          ErrorReason.ERROR_REASON_INVALID_FIELDS);
     }
     return bytes(tree.consistencyProof(first, size));
   }
