@@ -146,10 +146,7 @@ final class IdentifierLibrary {
   List<FilingEntry> pendingFilings(int max) {
     store.sync();
     List<FilingEntry> out = new ArrayList<>();
-    for (byte[] value : store.scan(OUTBOX).values()) {
-      if (out.size() >= max) {
-        break;
-      }
+    for (byte[] value : store.scan(OUTBOX, max).values()) {
       try {
         out.add(FilingEntry.parseFrom(value));
       } catch (InvalidProtocolBufferException e) {

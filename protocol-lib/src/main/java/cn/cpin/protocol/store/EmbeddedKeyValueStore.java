@@ -68,11 +68,16 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
 
   @Override
   public SortedMap<String, byte[]> scan(String prefix) {
+    return scan(prefix, Integer.MAX_VALUE);
+  }
+
+  @Override
+  public SortedMap<String, byte[]> scan(String prefix, int limit) {
     lock.readLock().lock();
     try {
       checkOpen();
       SortedMap<String, byte[]> out = new TreeMap<>();
-      for (var it = map.cursor(prefix); it.hasNext(); ) {
+      for (var it = map.cursor(prefix); it.hasNext() && out.size() < limit; ) {
         String key = it.next();
         if (!key.startsWith(prefix)) {
           break;

@@ -29,6 +29,22 @@ public interface KeyValueStore extends AutoCloseable {
   /** Every entry whose key starts with {@code prefix}, in key order, as of one point in time. */
   SortedMap<String, byte[]> scan(String prefix);
 
+  /** The first {@code limit} entries whose key starts with {@code prefix}, in key order. */
+  default SortedMap<String, byte[]> scan(String prefix, int limit) {
+    SortedMap<String, byte[]> all = scan(prefix);
+    if (all.size() <= limit) {
+      return all;
+    }
+    SortedMap<String, byte[]> first = new java.util.TreeMap<>();
+    for (Map.Entry<String, byte[]> e : all.entrySet()) {
+      if (first.size() == limit) {
+        break;
+      }
+      first.put(e.getKey(), e.getValue());
+    }
+    return first;
+  }
+
   /**
    * Applies {@code puts} and {@code deletes} atomically, but only if every key of
    * {@code expected} currently has exactly the expected value ({@link Optional#empty()}: the key
