@@ -1,5 +1,6 @@
 package cn.cpin.national;
 
+import cn.cpin.protocol.Sha256;
 import cn.cpin.common.v1.ErrorReason;
 import cn.cpin.common.v1.NodeRole;
 import cn.cpin.identifier.v1.NodeCodeAllocation;
@@ -12,14 +13,12 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.Timestamps;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -94,7 +93,7 @@ final class NodeRegistry {
     boolean written = store.write(Map.of(
             ALLOCATION + code, allocation.toByteArray(),
             ALLOCATION_REQUEST + requestId, code.toString().getBytes(StandardCharsets.UTF_8),
-            TOKEN + hash(result.token()), (code + "|" + result.tokenExpiresAt().toEpochMilli())
+            TOKEN + Sha256.hex(result.token()), (code + "|" + result.tokenExpiresAt().toEpochMilli())
                 .getBytes(StandardCharsets.UTF_8)),
         List.of(), List.of(ALLOCATION + code));
     if (!written) {
@@ -121,7 +120,7 @@ final class NodeRegistry {
    * which its use is recorded.
    */
   String checkToken(NodeCode code, String token) {
-    String hash = hash(token);
+    String hash = Sha256.hex(token);
     byte[] entry = store.get(TOKEN + hash).orElseThrow(() -> unauthenticated(
         "unknown enrollment token"));
     String[] parts = new String(entry, StandardCharsets.UTF_8).split("\\|");
@@ -189,14 +188,6 @@ final class NodeRegistry {
         ErrorReason.ERROR_REASON_UNAUTHENTICATED, message, Map.of());
   }
 
-  static String hash(String token) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-          .digest(token.getBytes(StandardCharsets.UTF_8)));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("SHA-256 unavailable", e);
-    }
-  }
 
   private static NodeCodeAllocation parse(byte[] bytes) {
     try {

@@ -147,9 +147,10 @@ final class RevocationFeed {
     if (extension == null) {
       return new byte[0];
     }
-    byte[] keyId = org.bouncycastle.asn1.x509.AuthorityKeyIdentifier.getInstance(
-        org.bouncycastle.asn1.ASN1OctetString.getInstance(extension).getOctets()).getKeyIdentifier();
-    return keyId == null ? new byte[0] : keyId;
+    org.bouncycastle.asn1.ASN1OctetString keyId = org.bouncycastle.asn1.x509
+        .AuthorityKeyIdentifier.getInstance(org.bouncycastle.asn1.ASN1OctetString
+            .getInstance(extension).getOctets()).getKeyIdentifierObject();
+    return keyId == null ? new byte[0] : keyId.getOctets();
   }
 
   private RevocationEntry entryAt(byte[] sequence) {

@@ -1,5 +1,6 @@
 package cn.cpin.regional;
 
+import cn.cpin.protocol.Sha256;
 import cn.cpin.common.v1.ErrorReason;
 import cn.cpin.identifier.v1.FilingEntry;
 import cn.cpin.identifier.v1.FilingReceipt;
@@ -19,12 +20,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Timestamps;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -72,7 +70,7 @@ final class IdentifierLibrary {
   IdentifierRecord issue(String requestId, CpinIdentity caller, IdentifierKind kind,
       NodeCode issuing, String ownerId, Map<String, String> attributes) {
     checkAttributes(attributes);
-    String requestKey = REQUEST + sha256(caller.uri() + "\n" + requestId);
+    String requestKey = REQUEST + Sha256.hex(caller.uri() + "\n" + requestId);
     byte[] body = requestBody(kind, issuing, ownerId, attributes);
     Optional<IdentifierRecord> earlier = replay(requestKey, body);
     if (earlier.isPresent()) {
@@ -255,7 +253,7 @@ final class IdentifierLibrary {
         .append(issuing == null ? "" : issuing.toString()).append('\n').append(ownerId);
     new java.util.TreeMap<>(attributes).forEach((k, v) -> body.append('\n').append(k.length())
         .append(':').append(k).append(v.length()).append(':').append(v));
-    return sha256(body.toString()).getBytes(StandardCharsets.US_ASCII);
+    return Sha256.hex(body.toString()).getBytes(StandardCharsets.US_ASCII);
   }
 
   private static void checkAttributes(Map<String, String> attributes) {
@@ -302,12 +300,4 @@ final class IdentifierLibrary {
     }
   }
 
-  private static String sha256(String text) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-          .digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

@@ -304,7 +304,7 @@ class IdentifierLibraryTest {
   // --- helpers ---
 
   private static void assertNotOwner(Runnable call) {
-    CpinException e = catchThrowableOfType(call::run, CpinException.class);
+    CpinException e = catchThrowableOfType(CpinException.class, call::run);
     assertThat(e).as("expected PERMISSION_DENIED (NOT_OWNER)").isNotNull();
     assertThat(e.kind()).isEqualTo(CpinException.Kind.PERMISSION_DENIED);
     assertThat(e.reason()).isEqualTo(ErrorReason.ERROR_REASON_NOT_OWNER);

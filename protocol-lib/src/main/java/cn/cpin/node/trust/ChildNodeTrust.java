@@ -1,5 +1,6 @@
 package cn.cpin.node.trust;
 
+import cn.cpin.protocol.Sha256;
 import cn.cpin.node.NodeContext;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.CertificateAuthority;
@@ -21,10 +22,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.KeyPair;
-import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -86,7 +85,7 @@ public final class ChildNodeTrust implements NodeTrust {
     KeyPair caKey = KeyMaterial.generateKeyPair();
     EnrollNodeRequest request = EnrollNodeRequest.newBuilder()
         // Derived from the token, so a retry after a lost answer is the same request (GEN-003).
-        .setRequestId("enroll-" + context.nodeCode() + "-" + sha256(token).substring(0, 16))
+        .setRequestId("enroll-" + context.nodeCode() + "-" + Sha256.hex(token).substring(0, 16))
         .setNodeCode(context.nodeCode().toString())
         .setEnrollmentToken(token)
         .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(nodeKey,
@@ -228,8 +227,4 @@ public final class ChildNodeTrust implements NodeTrust {
     }
   }
 
-  private static String sha256(String text) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-        .digest(text.getBytes(StandardCharsets.UTF_8)));
-  }
 }
