@@ -156,6 +156,19 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
         + first.identifier() + " with a different record: " + String.join("; ", differences));
   }
 
+  @Check(requirements = {"GEN-010", "GEN-001"},
+      title = "a request_id reused with a different request gets INVALID_ARGUMENT "
+          + "REQUEST_ID_REUSED")
+  void reusedRequestIdWithAnotherRequestRefused() {
+    requireService(IdentifierServiceGrpc.SERVICE_NAME);
+    Issued first = resource();
+    IssueIdentifierRequest changed = first.request().toBuilder()
+        .putAttributes("conformance-changed", "yes").build();
+    expectError("IssueIdentifier reusing request_id " + first.request().getRequestId()
+            + " with another attribute", Status.Code.INVALID_ARGUMENT, "REQUEST_ID_REUSED",
+        () -> identifiers(channel()).issueIdentifier(changed));
+  }
+
   @Check(requirements = "IDN-009",
       title = "every IssueIdentifier call with a new request_id gets a new identifier")
   void newRequestsGetNewIdentifiers() {

@@ -158,10 +158,6 @@ final class FilingLog {
     return bytes(tree.consistencyProof(first, size));
   }
 
-  synchronized long size() {
-    return tree.size();
-  }
-
   private FilingReceipt receipt(long index, SignedTreeHead head) {
     FilingReceipt.Builder receipt = parseReceipt(store.get(RECEIPT + key(index)).orElseThrow())
         .toBuilder();

@@ -14,6 +14,9 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /** The national stub as a node kind: root of trust, node codes, revocation feed. */
 final class NationalNode implements NodeKind {
+  // Background work of the revocation feed, stopped with the node (see started).
+  private final List<AutoCloseable> background = new ArrayList<>();
+
   @Override
   public NodeProfile profile() {
     return NodeProfile.NATIONAL;
@@ -48,9 +51,17 @@ final class NationalNode implements NodeKind {
       services.add(new EnrollmentServiceImpl(new EnrollmentAuthority(registry, national.root(),
           context.store(), national.validity(), logKey.getPublic())));
       ScheduledExecutorService heartbeats = Daemons.scheduler("revocation-heartbeat");
-      services.add(new RevocationServiceImpl(new RevocationFeed(context.store(),
-          context.revocations(), context.clock()), heartbeats));
+      RevocationFeed feed = new RevocationFeed(context.store(), context.revocations(),
+          context.clock());
+      services.add(new RevocationServiceImpl(feed, heartbeats));
+      background.add(heartbeats::shutdownNow);
+      background.add(feed);
     }
     return services;
+  }
+
+  @Override
+  public List<AutoCloseable> started(NodeContext context, NodeTrust trust, String endpoint) {
+    return List.copyOf(background);
   }
 }

@@ -28,7 +28,7 @@ import java.util.function.Consumer;
  * they are acknowledged, pushed to every watcher as they are appended, and applied at once to the
  * national node's own revocation list. Thread-safe: appends are serialised.
  */
-final class RevocationFeed {
+final class RevocationFeed implements AutoCloseable {
   private static final String ENTRY = "national/revocation/";
   private static final String BY_SERIAL = "national/revocation-serial/";
   private static final String BY_REQUEST = "national/revocation-request/";
@@ -139,6 +139,12 @@ final class RevocationFeed {
 
   void unwatch(Consumer<RevocationEntry> watcher) {
     watchers.remove(watcher);
+  }
+
+  /** Stops notifying watchers. */
+  @Override
+  public void close() {
+    notifier.shutdownNow();
   }
 
   private static byte[] authorityKeyId(X509Certificate certificate) {
