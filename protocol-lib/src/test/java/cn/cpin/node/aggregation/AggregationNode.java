@@ -1,0 +1,161 @@
+package cn.cpin.node.aggregation;
+
+import cn.cpin.node.ErrorMappingInterceptor;
+import cn.cpin.node.EventLog;
+import cn.cpin.node.RequestValidationInterceptor;
+import cn.cpin.node.trust.AccessControlInterceptor;
+import cn.cpin.protocol.identifier.Identifier;
+import cn.cpin.protocol.identifier.IdentifierKind;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.store.EmbeddedKeyValueStore;
+import cn.cpin.protocol.store.KeyValueStore;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A node's aggregation services on an in-process transport, for unit tests: the callers are set
+ * by a test interceptor from a header instead of a certificate; validation and error mapping are
+ * the real interceptors. Can be restarted on its data directory.
+ */
+final class AggregationNode implements AutoCloseable {
+  static final Metadata.Key<String> CALLER = Metadata.Key.of("x-test-caller",
+      Metadata.ASCII_STRING_MARSHALLER);
+  static final Duration HEARTBEAT = Duration.ofSeconds(10);
+
+  final NodeCode code;
+  final Path dir;
+  final TestClock clock;
+  final List<String> unexpected = new ArrayList<>();
+  final ByteArrayOutputStream log = new ByteArrayOutputStream();
+  final EventLog events;
+  private final String name = InProcessServerBuilder.generateName();
+  private final AtomicLong serials;
+  private final Map<String, String> issued;
+  KeyValueStore store;
+  Inventory inventory;
+  private Server server;
+  private final List<ManagedChannel> channels = new ArrayList<>();
+
+  AggregationNode(NodeCode code, Path dir, TestClock clock) throws Exception {
+    this(code, dir, clock, new AtomicLong(), new ConcurrentHashMap<>());
+  }
+
+  private AggregationNode(NodeCode code, Path dir, TestClock clock, AtomicLong serials,
+      Map<String, String> issued) throws Exception {
+    this.code = code;
+    this.dir = dir;
+    this.clock = clock;
+    this.serials = serials;
+    this.issued = issued;
+    this.events = new EventLog(code.toString(), new PrintStream(log, true, StandardCharsets.UTF_8));
+    start();
+  }
+
+  private void start() throws Exception {
+    store = EmbeddedKeyValueStore.open(dir.resolve("state.mv"));
+    inventory = new Inventory(code, store, clock, HEARTBEAT);
+    // Idempotent per (provider, local key), as the identifier library is per request id.
+    ResourceIdentifiers identifiers = (provider, key) -> issued.computeIfAbsent(
+        provider + "\n" + key,
+        k -> Identifier.of(code, IdentifierKind.RESOURCE, serials.incrementAndGet()).toString());
+    server = InProcessServerBuilder.forName(name).directExecutor()
+        .addService(new ProviderInventoryServiceImpl(inventory, identifiers, provider -> { },
+            clock))
+        .addService(new NodeAggregationServiceImpl(inventory))
+        .addService(new InventoryServiceImpl(new InventoryQueries(inventory, store)))
+        .intercept(new RequestValidationInterceptor())
+        .intercept(new TestCallers())
+        .intercept(new ErrorMappingInterceptor((method, e) -> unexpected.add(method + " " + e)))
+        .build().start();
+  }
+
+  /** Stops and starts again on the same data directory, as a node restart does. */
+  void restart() throws Exception {
+    stopServer();
+    start();
+  }
+
+  private void stopServer() {
+    server.shutdownNow();
+    store.close();
+  }
+
+  /** A channel on which calls come from {@code caller}. */
+  ManagedChannel channelAs(CpinIdentity caller) {
+    Metadata headers = new Metadata();
+    headers.put(CALLER, caller.uri());
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor()
+        .intercept(MetadataUtils.newAttachHeadersInterceptor(headers)).build();
+    channels.add(channel);
+    return channel;
+  }
+
+  String logText() {
+    return log.toString(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() {
+    channels.forEach(ManagedChannel::shutdownNow);
+    stopServer();
+  }
+
+  /** Sets {@link AccessControlInterceptor#CALLER} from the test header. */
+  private static final class TestCallers implements ServerInterceptor {
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+        ServerCallHandler<Q, A> next) {
+      CpinIdentity caller = CpinIdentity.parseUri(headers.get(CALLER));
+      return Contexts.interceptCall(
+          Context.current().withValue(AccessControlInterceptor.CALLER, caller), call, headers,
+          next);
+    }
+  }
+
+  /** A clock tests move by hand. */
+  static final class TestClock extends Clock {
+    private volatile Instant now = Instant.parse("2026-11-26T08:00:00Z");
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+}
