@@ -89,11 +89,12 @@ public final class AggregateUplink implements AutoCloseable {
       try {
         report();
         backoff = 250;
-      } catch (ReportFailed e) {
+      } catch (RuntimeException e) {
+        // ReportFailed, or a stream cancelled under us; either way start a new stream.
         if (closed) {
           return;
         }
-        events.warn("aggregation.uplink_failed", "status", e.getMessage());
+        events.warn("aggregation.uplink_failed", "error", String.valueOf(e.getMessage()));
         sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
       } catch (InterruptedException e) {
@@ -173,8 +174,8 @@ public final class AggregateUplink implements AutoCloseable {
     try {
       ack = stream.send(b -> b.setDelta(AggregateDelta.newBuilder().setBaseVersion(base)
           .setVersion(base + 1).addAllUpserts(upserts)));
-    } catch (ReportFailed e) {
-      changed(ids);
+    } catch (RuntimeException e) {
+      changed(ids); // not acknowledged: they go with the next delta or snapshot
       throw e;
     }
     logRejections(ack);

@@ -75,6 +75,7 @@ final class AggregationNode implements AutoCloseable {
   }
 
   private void start() throws Exception {
+    java.nio.file.Files.createDirectories(dir);
     store = EmbeddedKeyValueStore.open(dir.resolve("state.mv"));
     inventory = new Inventory(code, store, clock, HEARTBEAT);
     // Idempotent per (provider, local key), as the identifier library is per request id.
