@@ -1,9 +1,13 @@
 package cn.cpin.node;
 
+import cn.cpin.node.servicecenter.DemandBook;
+import cn.cpin.node.servicecenter.ParticipantRegistry;
+import cn.cpin.node.servicecenter.ServiceCenter;
 import cn.cpin.node.trust.ChildNodeTrust;
 import cn.cpin.node.trust.NodeTrust;
 import cn.cpin.node.trust.ParticipantCertificateIssuer;
 import cn.cpin.node.trust.ParticipantCertificateServiceImpl;
+import cn.cpin.node.trust.ParticipantRoles;
 import cn.cpin.protocol.profile.NodeProfile;
 import io.grpc.BindableService;
 import java.util.ArrayList;
@@ -16,6 +20,8 @@ import java.util.List;
 public class ChildNode implements NodeKind {
   private final NodeProfile profile;
   private final String softwareName;
+  private ServiceCenter serviceCenter;
+  private final List<Outbox> outboxes = new ArrayList<>();
 
   public ChildNode(NodeProfile profile, String softwareName) {
     this.profile = profile;
@@ -40,13 +46,57 @@ public class ChildNode implements NodeKind {
   @Override
   public List<BindableService> services(NodeContext context, NodeTrust trust) {
     List<BindableService> services = new ArrayList<>();
+    serviceCenter = new ServiceCenter(context, identifierIssuer(context, trust),
+        DemandBook.DemandMatcher.NONE, () -> outboxes.forEach(Outbox::wake));
+    services.addAll(serviceCenter.services());
     if (trust != null) {
       services.add(new ParticipantCertificateServiceImpl(
           new ParticipantCertificateIssuer(context.nodeCode(),
               () -> trust.issuingCa().orElseThrow(() -> new IllegalStateException(
-                  "node " + context.nodeCode() + " has no issuing CA"))),
+                  "node " + context.nodeCode() + " has no issuing CA")),
+              serviceCenter.participants()),
           trust::trustAnchors));
     }
     return services;
   }
+
+  /**
+   * Where this node's systems get identifiers: an industry node from its regional node
+   * (IDN-008); a regional node overrides this with its own library.
+   */
+  protected IdentifierIssuer identifierIssuer(NodeContext context, NodeTrust trust) {
+    return IdentifierIssuer.throughParent(() -> ((ChildNodeTrust) trust).parentChannel());
+  }
+
+  /** System A of this node; available once {@link #services} has run. */
+  protected ServiceCenter serviceCenter() {
+    return serviceCenter;
+  }
+
+  @Override
+  public ParticipantRoles participantRoles() {
+    return participant -> serviceCenter == null ? java.util.Set.of()
+        : serviceCenter.rolesOf(participant);
+  }
+
+  @Override
+  public List<AutoCloseable> started(NodeContext context, NodeTrust trust, String endpoint)
+      throws Exception {
+    ChildNodeTrust child = (ChildNodeTrust) trust;
+    List<AutoCloseable> running = new ArrayList<>();
+    // SEC-013: certificates of suspended participants into the national revocation feed.
+    outboxes.add(new Outbox("participant-revocations", context.store(),
+        ParticipantRegistry.REVOCATIONS, ParticipantDelivery.revocations(child.nationalChannel()),
+        context.events()));
+    if (context.nodeCode().isIndustry()) {
+      // SVC-017: the regional node keeps a current copy of this node's participants.
+      outboxes.add(new Outbox("participant-reports", context.store(),
+          ParticipantRegistry.REPORTS, ParticipantDelivery.reports(child.parentChannel()),
+          context.events()));
+    }
+    outboxes.forEach(Outbox::start);
+    running.addAll(outboxes);
+    return running;
+  }
+
 }

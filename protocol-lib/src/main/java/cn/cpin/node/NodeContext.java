@@ -22,6 +22,12 @@ import java.util.Optional;
 public record NodeContext(NodeCode nodeCode, Path dataDirectory, EventLog events,
     KeyValueStore store, RevocationList revocations, Clock clock, NodeOptions options) {
 
+  /** The endpoint of the node this node reports to (--parent), if it has one. */
+  public Optional<InetSocketAddress> parentEndpoint() {
+    return options.parent == null ? Optional.empty()
+        : Optional.of(NodeOptions.parseAddress("--parent", options.parent));
+  }
+
   /** The national node's endpoint: --national, or for a regional node its --parent. */
   public Optional<InetSocketAddress> nationalEndpoint() {
     if (options.national != null) {

@@ -1,6 +1,7 @@
 package cn.cpin.node;
 
 import cn.cpin.node.trust.NodeTrust;
+import cn.cpin.node.trust.ParticipantRoles;
 import cn.cpin.protocol.profile.NodeProfile;
 import io.grpc.BindableService;
 import java.util.List;
@@ -24,6 +25,14 @@ public interface NodeKind {
 
   /** The services this kind implements; {@code trust} is null in plaintext development mode. */
   List<BindableService> services(NodeContext context, NodeTrust trust);
+
+  /**
+   * The roles participants registered at this node hold (SEC-007), read by access control on
+   * every call; none for a node kind without a service center.
+   */
+  default ParticipantRoles participantRoles() {
+    return ParticipantRoles.NONE;
+  }
 
   /**
    * Starts what runs beside the services once the node serves (e.g. filing in the background);

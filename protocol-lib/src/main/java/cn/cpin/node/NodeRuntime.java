@@ -5,7 +5,6 @@ import cn.cpin.node.trust.AccessControlInterceptor;
 import cn.cpin.node.trust.CertificateRenewer;
 import cn.cpin.node.trust.NodeTls;
 import cn.cpin.node.trust.NodeTrust;
-import cn.cpin.node.trust.ParticipantRoles;
 import cn.cpin.node.trust.RevocationList;
 import cn.cpin.node.v1.NodeInfo;
 import cn.cpin.protocol.identifier.MalformedIdentifierException;
@@ -156,7 +155,7 @@ public final class NodeRuntime implements AutoCloseable {
         tls = new NodeTls(trust.credentials(), verifier);
         builder.sslContext(tls.serverContext());
         builder.intercept(new AccessControlInterceptor(code, verifier, revocations::isRevoked,
-            clock, ParticipantRoles.NONE));
+            clock, participant -> kind.participantRoles().rolesOf(participant)));
       }
       // Interceptors run in reverse order of addition: error mapping outermost, then access
       // control, then validation (GEN-024).

@@ -5,9 +5,12 @@ import cn.cpin.identifier.v1.EndpointTransport;
 import cn.cpin.identifier.v1.PrefixServiceGrpc;
 import cn.cpin.identifier.v1.RegisterEndpointsRequest;
 import cn.cpin.node.ChildNode;
+import cn.cpin.node.IdentifierIssuer;
 import cn.cpin.node.NodeContext;
 import cn.cpin.node.trust.ChildNodeTrust;
 import cn.cpin.node.trust.NodeTrust;
+import cn.cpin.protocol.identifier.Identifier;
+import cn.cpin.protocol.pki.CpinIdentity;
 import cn.cpin.protocol.profile.NodeProfile;
 import io.grpc.BindableService;
 import io.grpc.StatusRuntimeException;
@@ -38,14 +41,26 @@ final class RegionalNode extends ChildNode {
     return services;
   }
 
+  // The service center's participants and demands get identifiers from this node's library,
+  // issued as by its operator (IDN-008).
   @Override
-  public List<AutoCloseable> started(NodeContext context, NodeTrust trust, String endpoint) {
+  protected IdentifierIssuer identifierIssuer(NodeContext context, NodeTrust trust) {
+    CpinIdentity operator = CpinIdentity.operator(context.nodeCode());
+    return (requestId, kind, ownerId, attributes) -> Identifier.parse(library.issue(requestId,
+        operator, kind, null, ownerId, attributes).getIdentifier());
+  }
+
+  @Override
+  public List<AutoCloseable> started(NodeContext context, NodeTrust trust, String endpoint)
+      throws Exception {
+    List<AutoCloseable> running = new ArrayList<>(super.started(context, trust, endpoint));
     ChildNodeTrust child = (ChildNodeTrust) trust;
     outbox = new FilingOutbox(library, context.store(), child.nationalChannel(),
         child.filingLogKey(), context.events());
     outbox.start();
     registerEndpoint(context, child, endpoint);
-    return List.of(outbox);
+    running.add(outbox);
+    return running;
   }
 
   // IDN-023: where this node's prefix is served, so that any client can resolve it.

@@ -44,6 +44,7 @@ public final class ChildNodeTrust implements NodeTrust {
   private volatile List<X509Certificate> anchors;
   private final Credentials initial;
   private ManagedChannel nationalChannel;
+  private ManagedChannel parentChannel;
   private RevocationFollower follower;
 
   private ChildNodeTrust(NodeContext context, CredentialFiles files, InetSocketAddress national,
@@ -183,6 +184,9 @@ public final class ChildNodeTrust implements NodeTrust {
   @Override
   public void started(NodeTls tls) throws Exception {
     nationalChannel = tls.channel(national, CpinIdentity.node(NodeCode.national()));
+    InetSocketAddress parent = context.parentEndpoint().orElse(national);
+    parentChannel = parent.equals(national) ? nationalChannel
+        : tls.channel(parent, CpinIdentity.node(context.nodeCode().parent().orElseThrow()));
     follower = new RevocationFollower(nationalChannel, context.revocations(), context.events());
     follower.start();
   }
@@ -193,6 +197,14 @@ public final class ChildNodeTrust implements NodeTrust {
       throw new IllegalStateException("the node is not serving yet");
     }
     return nationalChannel;
+  }
+
+  /** The channel to the node this node reports to (--parent), as this node; once it serves. */
+  public ManagedChannel parentChannel() {
+    if (parentChannel == null) {
+      throw new IllegalStateException("the node is not serving yet");
+    }
+    return parentChannel;
   }
 
   /** The national filing log's public key, received at enrollment (IDN-018). */
@@ -208,6 +220,9 @@ public final class ChildNodeTrust implements NodeTrust {
     }
     if (nationalChannel != null) {
       nationalChannel.shutdownNow();
+    }
+    if (parentChannel != null && parentChannel != nationalChannel) {
+      parentChannel.shutdownNow();
     }
   }
 

@@ -26,7 +26,7 @@ public final class ParticipantCertificateServiceImpl
       StreamObserver<IssueParticipantCertificateResponse> responseObserver) {
     List<X509Certificate> chain = issuer.issue(AccessControlInterceptor.CALLER.get(),
         Identifier.parse(request.getParticipantId()), request.getEnrollmentToken(),
-        request.getCsrDer().toByteArray());
+        request.getCsrDer().toByteArray(), request.getRequestId());
     responseObserver.onNext(IssueParticipantCertificateResponse.newBuilder()
         .setCertificateChain(CertificateChains.toProto(chain, trustAnchors.get()))
         .build());
