@@ -3,6 +3,8 @@ package cn.cpin.national;
 import cn.cpin.node.Daemons;
 import cn.cpin.node.NodeContext;
 import cn.cpin.node.NodeKind;
+import cn.cpin.node.monitoring.MonitoringReceiver;
+import cn.cpin.node.monitoring.MonitoringUplinkServiceImpl;
 import cn.cpin.node.trust.NodeTrust;
 import cn.cpin.protocol.profile.NodeProfile;
 import cn.cpin.protocol.filing.TreeHeadSigner;
@@ -39,6 +41,10 @@ final class NationalNode implements NodeKind {
     services.add(new NodeCodeServiceImpl(registry));
     services.add(new PrefixServiceImpl(new PrefixRegistry(context.store(), registry,
         context.clock())));
+    MonitoringArchive monitoring = new MonitoringArchive(context.store(), context.nodeCode());
+    services.add(new MonitoringUplinkServiceImpl(new MonitoringReceiver(context.nodeCode(),
+        monitoring, context.clock())));
+    services.add(new MonitoringQueryServiceImpl(monitoring));
     if (trust instanceof NationalTrust national) {
       KeyPair logKey;
       try {

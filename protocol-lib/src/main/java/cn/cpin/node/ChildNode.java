@@ -1,5 +1,8 @@
 package cn.cpin.node;
 
+import cn.cpin.node.monitoring.Indicators;
+import cn.cpin.node.monitoring.MonitoringCollector;
+import cn.cpin.node.monitoring.NodeMonitoring;
 import cn.cpin.node.servicecenter.DemandBook;
 import cn.cpin.node.servicecenter.ParticipantRegistry;
 import cn.cpin.node.servicecenter.ServiceCenter;
@@ -11,7 +14,10 @@ import cn.cpin.node.trust.ParticipantRoles;
 import cn.cpin.protocol.profile.NodeProfile;
 import io.grpc.BindableService;
 import java.util.ArrayList;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What regional and industry nodes share: enrollment with the national node, and the systems both
@@ -20,6 +26,7 @@ import java.util.List;
 public class ChildNode implements NodeKind {
   private final NodeProfile profile;
   private final String softwareName;
+  private NodeMonitoring monitoring;
   private ServiceCenter serviceCenter;
   private final List<Outbox> outboxes = new ArrayList<>();
 
@@ -57,6 +64,12 @@ public class ChildNode implements NodeKind {
               serviceCenter.participants()),
           trust::trustAnchors));
     }
+    try {
+      monitoring = NodeMonitoring.open(context);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the monitoring spool: " + e.getMessage(), e);
+    }
+    reportIndicatorsOfUnbuiltSystems(monitoring.collector());
     return services;
   }
 
@@ -79,11 +92,16 @@ public class ChildNode implements NodeKind {
         : serviceCenter.rolesOf(participant);
   }
 
+  /** System E of this node (MON); available once {@link #services} has run. */
+  protected NodeMonitoring monitoring() {
+    return monitoring;
+  }
+
   @Override
   public List<AutoCloseable> started(NodeContext context, NodeTrust trust, String endpoint)
       throws Exception {
     ChildNodeTrust child = (ChildNodeTrust) trust;
-    List<AutoCloseable> running = new ArrayList<>();
+    List<AutoCloseable> running = new ArrayList<>(monitoring.start(child.parentChannel()));
     // SEC-013: certificates of suspended participants into the national revocation feed.
     outboxes.add(new Outbox("participant-revocations", context.store(),
         ParticipantRegistry.REVOCATIONS, ParticipantDelivery.revocations(child.nationalChannel()),
@@ -99,4 +117,18 @@ public class ChildNode implements NodeKind {
     return running;
   }
 
+  // MON-002 gauges of systems this version does not have yet (A, B, C): nothing is registered,
+  // offered or open at this node, so each is truly 0. Each system replaces its line when it lands.
+  private static void reportIndicatorsOfUnbuiltSystems(MonitoringCollector collector) {
+    List<MonitoringCollector.Sample> none = List.of(new MonitoringCollector.Sample(Map.of(), 0));
+    for (String[] gauge : new String[][] {
+        {Indicators.RESOURCES_OFFERED, "1"}, {Indicators.UNITS_TOTAL, "1"},
+        {Indicators.UNITS_FREE, "1"}, {Indicators.FP16_PEAK_TOTAL, "TFLOPS"},
+        {Indicators.FP64_PEAK_TOTAL, "TFLOPS"}, {Indicators.PROVIDERS_ONLINE, "1"},
+        {Indicators.PARTICIPANTS_REGISTERED, "1"}, {Indicators.QUALIFICATIONS_GRANTED, "1"},
+        {Indicators.LINES_OPEN, "1"}, {Indicators.LINES_BANDWIDTH, "Mbit/s"},
+        {Indicators.APPLICATION_PROVIDERS, "1"}}) {
+      collector.gauge(gauge[0], gauge[1], () -> none);
+    }
+  }
 }

@@ -15,8 +15,16 @@ public final class EventLog {
   /** Event severity. */
   public enum Level { INFO, WARN, ERROR }
 
+  /** Receives every event once it is written, e.g. to report security events (MON-010). */
+  @FunctionalInterface
+  public interface Listener {
+    void logged(Level level, String event, Object[] keyValues);
+  }
+
   private final String node;
   private final PrintStream out;
+  private final java.util.List<Listener> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public EventLog(String node, PrintStream out) {
     this.node = Objects.requireNonNull(node, "node");
@@ -50,6 +58,14 @@ public final class EventLog {
     }
     line.append('}');
     out.println(line);
+    for (Listener listener : listeners) {
+      listener.logged(level, event, keyValues);
+    }
+  }
+
+  /** Adds a listener; it runs on the logging thread and must not block. */
+  public void addListener(Listener listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   private static void append(StringBuilder line, String key, Object value) {

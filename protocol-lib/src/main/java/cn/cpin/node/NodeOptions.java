@@ -65,12 +65,50 @@ public final class NodeOptions {
           + "without mutual TLS. Logged as a warning at start.")
   boolean insecurePlaintextDev;
 
+  @Option(names = "--monitoring-interval", paramLabel = "DURATION", defaultValue = "PT15S",
+      description = "How often the node spools its own monitoring indicators (ISO-8601, default: "
+          + "${DEFAULT-VALUE}; MON-002 asks for at most 60 s).")
+  java.time.Duration monitoringInterval;
+
+  @Option(names = "--monitoring-spool-max-bytes", paramLabel = "BYTES",
+      defaultValue = "1073741824",
+      description = "Bound of the monitoring spool's unacknowledged batches (default: "
+          + "${DEFAULT-VALUE}); a warning is logged at 80 %%, and when full gauges are dropped "
+          + "first (MON-011).")
+  long monitoringSpoolMaxBytes;
+
+  @Option(names = "--monitoring-synthetic-points", paramLabel = "N", defaultValue = "0",
+      description = "TESTING ONLY: also produce N deterministic monitoring points in categories "
+          + "7-10 (see SyntheticSource), resuming after a restart until N are produced.")
+  long monitoringSyntheticPoints;
+
+  @Option(names = "--monitoring-synthetic-rate", paramLabel = "PER_SECOND",
+      defaultValue = "1000",
+      description = "TESTING ONLY: points per second of --monitoring-synthetic-points.")
+  long monitoringSyntheticRate;
+
   @Option(names = "--display-name", paramLabel = "NAME",
       description = "Human-readable node name reported by NodeInfoService.")
   String displayName;
 
   public java.time.Duration certificateValidity() {
     return certificateValidity == null ? java.time.Duration.ofHours(24) : certificateValidity;
+  }
+
+  public java.time.Duration monitoringInterval() {
+    return monitoringInterval == null ? java.time.Duration.ofSeconds(15) : monitoringInterval;
+  }
+
+  public long monitoringSpoolMaxBytes() {
+    return monitoringSpoolMaxBytes > 0 ? monitoringSpoolMaxBytes : 1L << 30;
+  }
+
+  public long monitoringSyntheticPoints() {
+    return monitoringSyntheticPoints;
+  }
+
+  public long monitoringSyntheticRate() {
+    return monitoringSyntheticRate > 0 ? monitoringSyntheticRate : 1000;
   }
 
   public Path trustAnchor() {

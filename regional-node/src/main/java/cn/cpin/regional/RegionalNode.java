@@ -7,6 +7,7 @@ import cn.cpin.identifier.v1.RegisterEndpointsRequest;
 import cn.cpin.node.ChildNode;
 import cn.cpin.node.IdentifierIssuer;
 import cn.cpin.node.NodeContext;
+import cn.cpin.node.monitoring.MonitoringUplinkServiceImpl;
 import cn.cpin.node.trust.ChildNodeTrust;
 import cn.cpin.node.trust.NodeTrust;
 import cn.cpin.protocol.identifier.Identifier;
@@ -38,6 +39,7 @@ final class RegionalNode extends ChildNode {
           }
         });
     services.add(new IdentifierServiceImpl(library));
+    services.add(new MonitoringUplinkServiceImpl(monitoring().relay()));
     return services;
   }
 

@@ -22,6 +22,11 @@ public final class ErrorDetails {
         .orElse(List.of());
   }
 
+  /** The RetryInfo detail of a failed call (how long to wait before retrying), if any. */
+  public static Optional<com.google.rpc.RetryInfo> retryInfo(Throwable failure) {
+    return detail(failure, com.google.rpc.RetryInfo.class);
+  }
+
   private static <T extends com.google.protobuf.Message> Optional<T> detail(
       Throwable failure, Class<T> type) {
     com.google.rpc.Status status = StatusProto.fromThrowable(failure);

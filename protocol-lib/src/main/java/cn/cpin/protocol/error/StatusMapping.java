@@ -4,6 +4,7 @@ import cn.cpin.common.v1.ErrorReason;
 import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -72,6 +73,12 @@ public final class StatusMapping {
             .setReason(reasonName(v.reason()));
       }
       status.addDetails(Any.pack(badRequest.build()));
+    }
+    if (e instanceof ThrottledException throttled) {
+      status.addDetails(Any.pack(RetryInfo.newBuilder()
+          .setRetryDelay(com.google.protobuf.util.Durations.fromMillis(
+              throttled.retryDelay().toMillis()))
+          .build()));
     }
     status.addDetails(Any.pack(ErrorInfo.newBuilder()
         .setReason(reasonName(e.reason()))

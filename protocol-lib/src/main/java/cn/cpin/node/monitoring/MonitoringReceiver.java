@@ -1,0 +1,208 @@
+package cn.cpin.node.monitoring;
+
+import cn.cpin.common.v1.ErrorReason;
+import cn.cpin.monitoring.v1.CounterTemporality;
+import cn.cpin.monitoring.v1.DataPoint;
+import cn.cpin.monitoring.v1.ExportMonitoringDataRequest;
+import cn.cpin.monitoring.v1.ExportMonitoringDataResponse;
+import cn.cpin.monitoring.v1.ExportPartialSuccess;
+import cn.cpin.monitoring.v1.MonitoringCategory;
+import cn.cpin.protocol.error.CpinException;
+import cn.cpin.protocol.error.FieldViolation;
+import cn.cpin.protocol.error.InvalidArgumentException;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import com.google.protobuf.util.Timestamps;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The receiving side of the uplink (MON-004 to MON-006, MON-009), shared by the regional and the
+ * national node; where accepted points go is the {@link BatchStore}'s business (the regional
+ * node's spool for relaying, the national node's archive).
+ *
+ * <p>A batch is stored exactly once: its points and the stream's new highest sequence number are
+ * written in one atomic write that succeeds only if the highest number is still the one read, and
+ * the acknowledgement is returned only after that write is durable. Thread-safe if the store is.
+ */
+public final class MonitoringReceiver {
+  /** Data points more than this far in the future are rejected (MON-006). */
+  static final Duration MAX_FUTURE = Duration.ofHours(1);
+  static final int MAX_ATTRIBUTES = 32;
+
+  /** Durable storage of accepted batches with their streams' highest sequence numbers. */
+  public interface BatchStore {
+    /** The highest stored sequence number of the stream; 0 if none. */
+    long highestStored(String senderNodeCode, String streamId);
+
+    /**
+     * Stores {@code accepted} (possibly empty) and makes {@code seq} the stream's highest stored
+     * number, atomically and durably, if the highest is still {@code seq - 1}; returns whether it
+     * did.
+     *
+     * @throws cn.cpin.protocol.error.ThrottledException if there is no room now (MON-009)
+     */
+    boolean store(String senderNodeCode, String streamId, long seq, List<DataPoint> accepted);
+
+    /** Returns once everything read so far is durable (before a duplicate is acknowledged). */
+    default void sync() {}
+  }
+
+  private final NodeCode self;
+  private final BatchStore store;
+  private final Clock clock;
+
+  public MonitoringReceiver(NodeCode self, BatchStore store, Clock clock) {
+    this.self = self;
+    this.store = store;
+    this.clock = clock;
+  }
+
+  /**
+   * Stores one batch from {@code caller} (null only in plaintext development mode, where callers
+   * are not authenticated) and returns its acknowledgement.
+   *
+   * @throws CpinException with the status the stream fails with
+   */
+  public ExportMonitoringDataResponse receive(CpinIdentity caller,
+      ExportMonitoringDataRequest batch) {
+    NodeCode sender = NodeCode.parse(batch.getSenderNodeCode());
+    checkSender(caller, sender);
+    List<FieldViolation> violations = new ArrayList<>();
+    if (batch.getStreamId().isEmpty()) {
+      violations.add(new FieldViolation("stream_id", "must name the sender's stream",
+          ErrorReason.ERROR_REASON_FIELD_REQUIRED));
+    }
+    if (batch.getSequenceNumber() == 0) {
+      violations.add(new FieldViolation("sequence_number", "batches are numbered from 1",
+          ErrorReason.ERROR_REASON_INVALID_FIELDS));
+    }
+    if (!violations.isEmpty()) {
+      throw new InvalidArgumentException(violations);
+    }
+    for (int i = 0; i < batch.getDataPointsCount(); i++) {
+      NodeCode source = NodeCode.parse(batch.getDataPoints(i).getSourceNodeCode());
+      if (!source.equals(sender) && !source.parent().map(sender::equals).orElse(false)) {
+        throw new CpinException(CpinException.Kind.PERMISSION_DENIED,
+            ErrorReason.ERROR_REASON_NOT_OWNER, "data_points[" + i + "].source_node_code "
+            + source + " is neither the sender " + sender + " nor one of its children",
+            Map.of("field", "data_points[" + i + "].source_node_code"));
+      }
+    }
+    String senderCode = sender.toString();
+    long seq = batch.getSequenceNumber();
+    for (int attempt = 0; ; attempt++) {
+      long highest = store.highestStored(senderCode, batch.getStreamId());
+      if (seq <= highest) {
+        store.sync();
+        return ExportMonitoringDataResponse.newBuilder().setStreamId(batch.getStreamId())
+            .setAcknowledgedSequenceNumber(seq).setDuplicate(true).build();
+      }
+      if (seq > highest + 1) {
+        throw new CpinException(CpinException.Kind.FAILED_PRECONDITION,
+            ErrorReason.ERROR_REASON_FAILED_PRECONDITION, "sequence_number " + seq
+            + " skips ahead; the next expected is " + (highest + 1),
+            Map.of("expected_sequence_number", Long.toString(highest + 1)));
+      }
+      List<DataPoint> accepted = new ArrayList<>(batch.getDataPointsCount());
+      int rejected = 0;
+      String firstRejection = "";
+      long latest = clock.millis() + MAX_FUTURE.toMillis();
+      for (int i = 0; i < batch.getDataPointsCount(); i++) {
+        DataPoint point = batch.getDataPoints(i);
+        String problem = problemOf(point, latest);
+        if (problem == null) {
+          accepted.add(point);
+        } else {
+          if (rejected == 0) {
+            firstRejection = "data_points[" + i + "]: " + problem;
+          }
+          rejected++;
+        }
+      }
+      if (store.store(senderCode, batch.getStreamId(), seq, accepted)) {
+        ExportMonitoringDataResponse.Builder ack = ExportMonitoringDataResponse.newBuilder()
+            .setStreamId(batch.getStreamId()).setAcknowledgedSequenceNumber(seq);
+        if (rejected > 0) {
+          ack.setPartialSuccess(ExportPartialSuccess.newBuilder()
+              .setRejectedDataPoints(rejected)
+              .setErrorMessage(rejected + " data point(s) rejected; first: " + firstRejection));
+        }
+        return ack.build();
+      }
+      if (attempt >= 3) {
+        // Another stream with the same id keeps winning: let the sender retry later.
+        throw new CpinException(CpinException.Kind.UNAVAILABLE,
+            ErrorReason.ERROR_REASON_FAILED_PRECONDITION,
+            "stream " + batch.getStreamId() + " is being written by another connection",
+            Map.of());
+      }
+    }
+  }
+
+  // MON-005: only a child node, for itself, may send (the interceptor already checked the role).
+  private void checkSender(CpinIdentity caller, NodeCode sender) {
+    if (caller == null) {
+      return;
+    }
+    if (caller.kind() != CpinIdentity.Kind.NODE
+        || !caller.nodeCode().parent().map(self::equals).orElse(false)) {
+      throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_ROLE_NOT_ALLOWED,
+          caller.uri() + " is not a child node of " + self);
+    }
+    if (!caller.nodeCode().equals(sender)) {
+      throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER,
+          "sender_node_code " + sender + " is not the caller " + caller.nodeCode());
+    }
+  }
+
+  /** Why a well-formed point is unacceptable (MON-006), or null if it is acceptable. */
+  static String problemOf(DataPoint point, long latestMillis) {
+    if (point.getCategory() == MonitoringCategory.MONITORING_CATEGORY_UNSPECIFIED
+        || point.getCategory() == MonitoringCategory.UNRECOGNIZED) {
+      return "category unspecified or unknown";
+    }
+    if (point.getIndicator().isEmpty()) {
+      return "indicator missing";
+    }
+    if (!point.hasTime()) {
+      return "time missing";
+    }
+    if (Timestamps.toMillis(point.getTime()) > latestMillis) {
+      return "time more than 1 h in the future";
+    }
+    if (point.getAttributesCount() > MAX_ATTRIBUTES) {
+      return "more than " + MAX_ATTRIBUTES + " attributes";
+    }
+    switch (point.getValueCase()) {
+      case COUNTER -> {
+        if (point.getCounter().getTemporality()
+            == CounterTemporality.COUNTER_TEMPORALITY_UNSPECIFIED
+            || point.getCounter().getTemporality() == CounterTemporality.UNRECOGNIZED) {
+          return "counter without temporality";
+        }
+        double v = point.getCounter().getValue();
+        if (!(v >= 0) || Double.isInfinite(v)) {
+          return "counter value negative or not a number";
+        }
+      }
+      case GAUGE -> {
+        if (!Double.isFinite(point.getGauge().getValue())) {
+          return "gauge value not finite";
+        }
+      }
+      case EVENT -> {
+        if (point.getEvent().getEventType().isEmpty()) {
+          return "event without event_type";
+        }
+      }
+      default -> {
+        return "no value";
+      }
+    }
+    return null;
+  }
+}
