@@ -913,26 +913,6 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
             + Durations.toString(max));
   }
 
-  /** Runs {@code call}, which must fail with {@code code} and ErrorInfo {@code reason}. */
-  private StatusRuntimeException expectError(String what, Status.Code code, String reason,
-      Supplier<?> call) {
-    try {
-      call.get();
-    } catch (StatusRuntimeException e) {
-      Assertions.check(e.getStatus().getCode() == code, what + ": expected " + code
-          + (reason == null ? "" : " (" + reason + ")") + ", got " + describe(e));
-      String actual = reasonOf(e);
-      if (reason != null) {
-        Assertions.check(reason.equals(actual), what + ": " + code + " must carry ErrorInfo "
-            + "reason " + reason + " in domain " + StatusMapping.DOMAIN + ", got "
-            + (actual == null ? "no ErrorInfo" : actual));
-      }
-      return e;
-    }
-    throw new AssertionError(what + ": expected " + code
-        + (reason == null ? "" : " (" + reason + ")") + ", but the call succeeded");
-  }
-
   private static void compare(List<String> differences, String field, Object first,
       Object second) {
     if (!first.equals(second)) {
@@ -940,72 +920,11 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
     }
   }
 
-  private static String reasonOf(StatusRuntimeException e) {
-    com.google.rpc.Status details = StatusProto.fromThrowable(e);
-    if (details == null) {
-      return null;
-    }
-    for (com.google.protobuf.Any any : details.getDetailsList()) {
-      if (any.is(ErrorInfo.class)) {
-        try {
-          ErrorInfo info = any.unpack(ErrorInfo.class);
-          if (StatusMapping.DOMAIN.equals(info.getDomain())) {
-            return info.getReason();
-          }
-        } catch (com.google.protobuf.InvalidProtocolBufferException ignored) {
-          return null;
-        }
-      }
-    }
-    return null;
-  }
-
-  private static List<BadRequest.FieldViolation> violations(StatusRuntimeException e) {
-    com.google.rpc.Status details = StatusProto.fromThrowable(e);
-    List<BadRequest.FieldViolation> out = new ArrayList<>();
-    if (details == null) {
-      return out;
-    }
-    for (com.google.protobuf.Any any : details.getDetailsList()) {
-      if (any.is(BadRequest.class)) {
-        try {
-          out.addAll(any.unpack(BadRequest.class).getFieldViolationsList());
-        } catch (com.google.protobuf.InvalidProtocolBufferException ignored) {
-          // reported as no violations
-        }
-      }
-    }
-    return out;
-  }
-
   private static List<String> fields(List<BadRequest.FieldViolation> violations) {
     return violations.stream().map(v -> v.getField() + " " + v.getReason()).toList();
   }
 
-  private static String describe(StatusRuntimeException e) {
-    Status status = e.getStatus();
-    String reason = reasonOf(e);
-    return status.getCode() + (status.getDescription() == null ? ""
-        : " (" + status.getDescription() + ")") + (reason == null ? "" : " [" + reason + "]");
-  }
-
   // ---------------------------------------------------------------- helpers: misc
-
-  private void requireService(String name) {
-    if (!hasService(name)) {
-      throw new CheckSkipped("the " + target().profile().name().toLowerCase(
-          java.util.Locale.ROOT) + " profile has no " + name);
-    }
-  }
-
-  private boolean hasService(String name) {
-    for (ServiceDescriptor service : target().profile().services()) {
-      if (service.getName().equals(name)) {
-        return true;
-      }
-    }
-    return false;
-  }
 
   private void requireMutualTls() {
     if (!target().isMutualTls()) {

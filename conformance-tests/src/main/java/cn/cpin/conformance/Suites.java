@@ -32,6 +32,12 @@ public final class Suites {
           protected ConformanceTarget target() {
             return target;
           }
+        },
+        new AbstractServiceCenterSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
         });
   }
 

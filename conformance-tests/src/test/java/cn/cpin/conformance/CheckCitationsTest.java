@@ -34,7 +34,8 @@ class CheckCitationsTest {
 
     Set<String> cited = new TreeSet<>();
     for (Class<?> suite : List.of(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
-        AbstractTrustSuite.class, AbstractIdentifierSuite.class)) {
+        AbstractTrustSuite.class, AbstractIdentifierSuite.class,
+        AbstractServiceCenterSuite.class)) {
       for (Method check : ConformanceRunner.checksOf(suite)) {
         Check annotation = check.getAnnotation(Check.class);
         for (String id : annotation.requirements()) {
@@ -50,6 +51,7 @@ class CheckCitationsTest {
     ConformanceTarget none = ConformanceTarget.plaintext("127.0.0.1:1", null, null);
     assertThat(Suites.bind(none)).extracting(s -> (Object) s.getClass().getSuperclass())
         .containsExactly(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
-            AbstractTrustSuite.class, AbstractIdentifierSuite.class);
+            AbstractTrustSuite.class, AbstractIdentifierSuite.class,
+            AbstractServiceCenterSuite.class);
   }
 }

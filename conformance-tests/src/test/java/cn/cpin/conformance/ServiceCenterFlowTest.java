@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import cn.cpin.conformance.federation.LocalFederation;
+import cn.cpin.node.servicecenter.ParticipantsCommand;
 import cn.cpin.node.trust.CredentialFiles;
 import cn.cpin.node.trust.NodeTls;
 import cn.cpin.protocol.identifier.NodeCode;
@@ -224,6 +225,41 @@ class ServiceCenterFlowTest {
     assertCode(() -> demands(user).cancelDemand(CancelDemandRequest.newBuilder()
             .setRequestId("flow-user-c2").setDemandId(expired.getDemandId()).build()),
         Status.Code.FAILED_PRECONDITION);
+  }
+
+  @Test
+  void operatorCommandLineListsApprovesAndShowsTheAuditTrail() throws Exception {
+    String id = participants(operator).registerParticipant(organization("flow-cli-1",
+        "91440101MA9W0CL17" + checkCharacter("91440101MA9W0CL17"),
+        ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE)).getParticipant().getParticipantId();
+    String node = federation.node(INDUSTRY).endpoint();
+    String data = dataRoot.resolve(INDUSTRY).toString();
+
+    assertThat(cli("list", "--node", node, "--data-dir", data)).contains(id + "\tPENDING");
+    assertThat(cli("approve", id, "--node", node, "--data-dir", data, "--reason", "ok"))
+        .contains(id + "\tAPPROVED").contains("certificate enrollment token");
+    assertThat(cli("audit", id, "--node", node, "--data-dir", data))
+        .contains("REGISTERED").contains("APPROVED\tcpin://" + INDUSTRY + "/operator\tok");
+    assertThat(participants(operator).getParticipant(GetParticipantRequest.newBuilder()
+        .setParticipantId(id).build()).getParticipant().getStatus())
+        .isEqualTo(ParticipantStatus.PARTICIPANT_STATUS_APPROVED);
+  }
+
+  private static String cli(String... args) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream before = System.out;
+    System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      int exit = new picocli.CommandLine(new ParticipantsCommand()).execute(args);
+      assertThat(exit).as("exit status of participants %s", String.join(" ", args)).isZero();
+    } finally {
+      System.setOut(before);
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static char checkCharacter(String first17) {
+    return cn.cpin.protocol.creditcode.CreditCode.checkCharacter(first17.substring(0, 17));
   }
 
   /** Approves {@code id} and returns a channel as it, with a certificate from its token. */

@@ -11,6 +11,7 @@ import picocli.CommandLine.Mixin;
 
 /** A CPIN industry node: service center, aggregation, selection and security for one industry, connected into its regional node. */
 @Command(name = "cpin-industry-node", mixinStandardHelpOptions = true, versionProvider = NodeRuntime.Version.class,
+    subcommands = cn.cpin.node.servicecenter.ParticipantsCommand.class,
     description = "A CPIN industry node: service center, aggregation, selection and security for one industry, connected into its regional node.")
 public final class IndustryNodeMain implements Callable<Integer> {
   @Mixin

@@ -9,6 +9,7 @@ import picocli.CommandLine.Mixin;
 
 /** A CPIN regional node: all six systems for one province. */
 @Command(name = "cpin-regional-node", mixinStandardHelpOptions = true, versionProvider = NodeRuntime.Version.class,
+    subcommands = cn.cpin.node.servicecenter.ParticipantsCommand.class,
     description = "A CPIN regional node: all six systems for one province.")
 public final class RegionalNodeMain implements Callable<Integer> {
   @Mixin
