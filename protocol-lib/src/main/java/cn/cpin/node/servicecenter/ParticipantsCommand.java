@@ -62,6 +62,15 @@ public final class ParticipantsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    try {
+      return run();
+    } catch (IllegalArgumentException e) {
+      System.err.println("participants " + action + ": " + e.getMessage());
+      return 2;
+    }
+  }
+
+  private int run() throws Exception {
     CredentialFiles files = new CredentialFiles(dataDir);
     Credentials operator = files.operatorCredentials().orElseThrow(() ->
         new IllegalArgumentException("no operator credentials in " + files.operatorDirectory()));
