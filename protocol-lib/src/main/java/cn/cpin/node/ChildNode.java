@@ -1,5 +1,6 @@
 package cn.cpin.node;
 
+import cn.cpin.node.aggregation.NodeAggregation;
 import cn.cpin.node.monitoring.Indicators;
 import cn.cpin.node.monitoring.MonitoringCollector;
 import cn.cpin.node.monitoring.NodeMonitoring;
@@ -28,6 +29,7 @@ public class ChildNode implements NodeKind {
   private final String softwareName;
   private NodeMonitoring monitoring;
   private ServiceCenter serviceCenter;
+  private NodeAggregation aggregation;
   private final List<Outbox> outboxes = new ArrayList<>();
 
   public ChildNode(NodeProfile profile, String softwareName) {
@@ -56,6 +58,10 @@ public class ChildNode implements NodeKind {
     serviceCenter = new ServiceCenter(context, identifierIssuer(context, trust),
         DemandBook.DemandMatcher.NONE, () -> outboxes.forEach(Outbox::wake));
     services.addAll(serviceCenter.services());
+    aggregation = new NodeAggregation(context, identifierIssuer(context, trust),
+        serviceCenter.participants()::checkApproved,
+        context.options().aggregationHeartbeatInterval());
+    services.addAll(aggregation.services());
     if (trust != null) {
       services.add(new ParticipantCertificateServiceImpl(
           new ParticipantCertificateIssuer(context.nodeCode(),
@@ -70,6 +76,7 @@ public class ChildNode implements NodeKind {
       throw new UncheckedIOException("cannot open the monitoring spool: " + e.getMessage(), e);
     }
     reportIndicatorsOfUnbuiltSystems(monitoring.collector());
+    serviceCenter.reportTo(monitoring.collector(), context.nodeCode());
     return services;
   }
 
@@ -90,6 +97,11 @@ public class ChildNode implements NodeKind {
   public ParticipantRoles participantRoles() {
     return participant -> serviceCenter == null ? java.util.Set.of()
         : serviceCenter.rolesOf(participant);
+  }
+
+  /** System B of this node (AGG); available once {@link #services} has run. */
+  protected NodeAggregation aggregation() {
+    return aggregation;
   }
 
   /** System E of this node (MON); available once {@link #services} has run. */
@@ -114,10 +126,11 @@ public class ChildNode implements NodeKind {
     }
     outboxes.forEach(Outbox::start);
     running.addAll(outboxes);
+    running.addAll(aggregation.start(child.parentChannel()));
     return running;
   }
 
-  // MON-002 gauges of systems this version does not have yet (A, B, C): nothing is registered,
+  // MON-002 gauges of systems this version does not have yet (B, C): nothing is registered,
   // offered or open at this node, so each is truly 0. Each system replaces its line when it lands.
   private static void reportIndicatorsOfUnbuiltSystems(MonitoringCollector collector) {
     List<MonitoringCollector.Sample> none = List.of(new MonitoringCollector.Sample(Map.of(), 0));
@@ -125,9 +138,7 @@ public class ChildNode implements NodeKind {
         {Indicators.RESOURCES_OFFERED, "1"}, {Indicators.UNITS_TOTAL, "1"},
         {Indicators.UNITS_FREE, "1"}, {Indicators.FP16_PEAK_TOTAL, "TFLOPS"},
         {Indicators.FP64_PEAK_TOTAL, "TFLOPS"}, {Indicators.PROVIDERS_ONLINE, "1"},
-        {Indicators.PARTICIPANTS_REGISTERED, "1"}, {Indicators.QUALIFICATIONS_GRANTED, "1"},
-        {Indicators.LINES_OPEN, "1"}, {Indicators.LINES_BANDWIDTH, "Mbit/s"},
-        {Indicators.APPLICATION_PROVIDERS, "1"}}) {
+        {Indicators.LINES_OPEN, "1"}, {Indicators.LINES_BANDWIDTH, "Mbit/s"}}) {
       collector.gauge(gauge[0], gauge[1], () -> none);
     }
   }

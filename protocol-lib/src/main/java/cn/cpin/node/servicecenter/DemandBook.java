@@ -60,6 +60,7 @@ public final class DemandBook {
   private final ParticipantRegistry participants;
   private final IdentifierIssuer issuer;
   private final DemandMatcher matcher;
+  private volatile Runnable submitted = () -> { };
 
   public DemandBook(KeyValueStore store, Clock clock, ParticipantRegistry participants,
       IdentifierIssuer issuer, DemandMatcher matcher) {
@@ -68,6 +69,11 @@ public final class DemandBook {
     this.participants = participants;
     this.issuer = issuer;
     this.matcher = matcher;
+  }
+
+  /** Runs {@code listener} once for every new demand (monitoring, MON-002). */
+  public void onSubmitted(Runnable listener) {
+    this.submitted = listener;
   }
 
   /** Records a demand and matches it (SVC-012, SVC-013). */
@@ -126,6 +132,7 @@ public final class DemandBook {
         recorded.toByteArray())), List.of(), entry.absent(Map.of()))) {
       return current(parse(entry.replay().orElseThrow()));
     }
+    submitted.run();
     return recorded;
   }
 

@@ -3,7 +3,15 @@ package cn.cpin.node.servicecenter;
 import cn.cpin.common.v1.CallerRole;
 import cn.cpin.node.IdentifierIssuer;
 import cn.cpin.node.NodeContext;
+import cn.cpin.node.monitoring.Indicators;
+import cn.cpin.node.monitoring.MonitoringCollector;
 import cn.cpin.node.trust.ParticipantRoles;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.servicecenter.v1.ParticipantStatus;
+import cn.cpin.servicecenter.v1.QualificationStatus;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.Map;
 import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.servicecenter.v1.Participant;
 import cn.cpin.servicecenter.v1.ParticipationKind;
@@ -47,6 +55,42 @@ public final class ServiceCenter implements ParticipantRoles {
   public List<BindableService> services() {
     return List.of(new ParticipantServiceImpl(participants),
         new QualificationServiceImpl(qualifications), new DemandServiceImpl(demands));
+  }
+
+  /**
+   * Reports system A's indicators (MON-002, category 8 and 10) of the participants registered at
+   * this node itself; an industry node's participants held here are its own to report.
+   */
+  public void reportTo(MonitoringCollector collector, NodeCode self) {
+    collector.gauge(Indicators.PARTICIPANTS_REGISTERED, "1", () -> {
+      Map<ParticipantStatus, Integer> byStatus = new EnumMap<>(ParticipantStatus.class);
+      for (Participant p : local(self)) {
+        byStatus.merge(p.getStatus(), 1, Integer::sum);
+      }
+      List<MonitoringCollector.Sample> samples = new ArrayList<>();
+      for (ParticipantStatus status : List.of(ParticipantStatus.PARTICIPANT_STATUS_PENDING,
+          ParticipantStatus.PARTICIPANT_STATUS_APPROVED,
+          ParticipantStatus.PARTICIPANT_STATUS_REJECTED,
+          ParticipantStatus.PARTICIPANT_STATUS_SUSPENDED)) {
+        samples.add(new MonitoringCollector.Sample(Map.of("status", status.name()
+            .substring("PARTICIPANT_STATUS_".length())), byStatus.getOrDefault(status, 0)));
+      }
+      return samples;
+    });
+    collector.gauge(Indicators.APPLICATION_PROVIDERS, "1", () -> List.of(
+        new MonitoringCollector.Sample(Map.of(), local(self).stream().filter(p ->
+            p.getStatus() == ParticipantStatus.PARTICIPANT_STATUS_APPROVED
+                && p.getKindsList().contains(ParticipationKind.PARTICIPATION_KIND_APPLICATION_SERVICE))
+            .count())));
+    collector.gauge(Indicators.QUALIFICATIONS_GRANTED, "1", () -> List.of(
+        new MonitoringCollector.Sample(Map.of(), qualifications.list(q -> q.getStatus()
+            == QualificationStatus.QUALIFICATION_STATUS_GRANTED, "", Integer.MAX_VALUE).size())));
+    demands.onSubmitted(() -> collector.count(Indicators.DEMANDS_SUBMITTED, "1", Map.of(), 1));
+  }
+
+  private List<Participant> local(NodeCode self) {
+    return participants.list(p -> p.getNodeCode().equals(self.toString()), "",
+        Integer.MAX_VALUE);
   }
 
   /**
