@@ -60,7 +60,7 @@ public final class DemandBook {
   private final ParticipantRegistry participants;
   private final IdentifierIssuer issuer;
   private final DemandMatcher matcher;
-  private volatile Runnable submitted = () -> { };
+  private volatile Runnable onSubmitted = () -> { };
 
   public DemandBook(KeyValueStore store, Clock clock, ParticipantRegistry participants,
       IdentifierIssuer issuer, DemandMatcher matcher) {
@@ -73,7 +73,7 @@ public final class DemandBook {
 
   /** Runs {@code listener} once for every new demand (monitoring, MON-002). */
   public void onSubmitted(Runnable listener) {
-    this.submitted = listener;
+    this.onSubmitted = listener;
   }
 
   /** Records a demand and matches it (SVC-012, SVC-013). */
@@ -132,7 +132,7 @@ public final class DemandBook {
         recorded.toByteArray())), List.of(), entry.absent(Map.of()))) {
       return current(parse(entry.replay().orElseThrow()));
     }
-    submitted.run();
+    onSubmitted.run();
     return recorded;
   }
 
