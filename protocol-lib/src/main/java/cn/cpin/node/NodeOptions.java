@@ -91,6 +91,18 @@ public final class NodeOptions {
       description = "Human-readable node name reported by NodeInfoService.")
   String displayName;
 
+  @Option(names = "--aggregation-heartbeat-interval", paramLabel = "DURATION",
+      defaultValue = "PT10S",
+      description = "Heartbeat interval asked of providers and industry nodes (ISO-8601, default: "
+          + "${DEFAULT-VALUE}); after three silent intervals their resources read OFFLINE "
+          + "(AGG-007).")
+  java.time.Duration aggregationHeartbeatInterval;
+
+  public java.time.Duration aggregationHeartbeatInterval() {
+    return aggregationHeartbeatInterval == null ? java.time.Duration.ofSeconds(10)
+        : aggregationHeartbeatInterval;
+  }
+
   public java.time.Duration certificateValidity() {
     return certificateValidity == null ? java.time.Duration.ofHours(24) : certificateValidity;
   }

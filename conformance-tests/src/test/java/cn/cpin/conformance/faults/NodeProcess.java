@@ -41,6 +41,20 @@ final class NodeProcess {
   static LocalFederation.Node restart(LocalFederation.Node dead, String mainClass,
       LocalFederation.Node parent, LocalFederation.Node national, Path testTrustAnchor,
       PrintStream console) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--node-code", dead.code(),
+        "--parent", parent.endpoint(), "--national", national.endpoint()));
+    if (testTrustAnchor != null) {
+      args.addAll(List.of("--test-trust-anchor", testTrustAnchor.toString()));
+    }
+    return restart(dead, mainClass, args, console);
+  }
+
+  /**
+   * Launches {@code mainClass} on {@code dead}'s port and data directory with {@code args} (the
+   * node code, parent and further options; none for the national stub).
+   */
+  static LocalFederation.Node restart(LocalFederation.Node dead, String mainClass,
+      List<String> args, PrintStream console) throws IOException {
     if (dead.process().isAlive()) {
       throw new IllegalStateException("node " + dead.code() + " is still running");
     }
@@ -49,13 +63,8 @@ final class NodeProcess {
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-cp", classpath(), mainClass,
         "--listen", "127.0.0.1:" + dead.port(),
-        "--data-dir", dead.dataDir().toString(),
-        "--node-code", dead.code(),
-        "--parent", parent.endpoint(),
-        "--national", national.endpoint()));
-    if (testTrustAnchor != null) {
-      command.addAll(List.of("--test-trust-anchor", testTrustAnchor.toString()));
-    }
+        "--data-dir", dead.dataDir().toString()));
+    command.addAll(args);
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     Writer log = Files.newBufferedWriter(dead.dataDir().resolve("node-restarted.log"),
         StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
