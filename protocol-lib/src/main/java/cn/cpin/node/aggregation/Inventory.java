@@ -42,7 +42,6 @@ import java.util.function.Consumer;
 public final class Inventory {
   static final String RESOURCE = "agg/res/";
   static final String SOURCE = "agg/src/";
-  static final String LOCAL_KEY = "agg/key/";
 
   private final NodeCode self;
   private final KeyValueStore store;
@@ -170,10 +169,11 @@ public final class Inventory {
     return now - source.lastHeardMillis > 3 * heartbeatInterval.toMillis();
   }
 
-  /** Remembers the identifier issued for a provider's local key, durably (AGG-005). */
+  /**
+   * Remembers the identifier issued for a provider's local key (AGG-005). It becomes durable with
+   * the resource; until then the identifier issuer, idempotent per request, would return it again.
+   */
   void rememberResourceId(Source provider, String localKey, String resourceId) {
-    store.put(LOCAL_KEY + provider.providerId + "/" + localKey,
-        resourceId.getBytes(StandardCharsets.UTF_8));
     synchronized (provider) {
       provider.localKeys.put(localKey, resourceId);
     }
@@ -400,17 +400,6 @@ public final class Inventory {
       } else {
         source.localKeys.put(r.getLocalKey(), r.getResourceId());
       }
-    }
-    for (Map.Entry<String, byte[]> e : store.scan(LOCAL_KEY).entrySet()) {
-      String rest = e.getKey().substring(LOCAL_KEY.length());
-      int slash = rest.indexOf('/', rest.indexOf('/') + 1);
-      // provider ids contain one '/', e.g. 86.44/P-1AB: the key follows the second.
-      if (slash < 0) {
-        continue;
-      }
-      Source source = provider(rest.substring(0, slash));
-      source.localKeys.putIfAbsent(rest.substring(slash + 1),
-          new String(e.getValue(), StandardCharsets.UTF_8));
     }
     for (Map.Entry<String, byte[]> e : store.scan(SOURCE).entrySet()) {
       String key = e.getKey().substring(SOURCE.length());
