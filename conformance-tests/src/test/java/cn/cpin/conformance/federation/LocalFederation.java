@@ -252,6 +252,32 @@ public final class LocalFederation implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops {@code code} with SIGTERM and starts it again on the same port and data directory, as
+   * an operator's restart does; returns once it serves again.
+   */
+  public Node restart(String code) throws Exception {
+    Node old = node(code);
+    old.process().toHandle().destroy();
+    if (!old.process().waitFor(20, TimeUnit.SECONDS)) {
+      old.process().destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    }
+    old.output().join(5_000);
+    String main = switch (old.profile()) {
+      case "national" -> "cn.cpin.national.NationalStubMain";
+      case "regional" -> "cn.cpin.regional.RegionalNodeMain";
+      default -> "cn.cpin.industry.IndustryNodeMain";
+    };
+    Node parent = code.equals("86") ? null
+        : node(NodeCode.parse(code).parent().orElseThrow().toString());
+    List<String> extra = code.equals("86") ? List.of()
+        : List.of("--national", node("86").endpoint());
+    nodes.remove(old);
+    Node started = launch(main, code, old.profile(), old.port(), parent, extra);
+    awaitServing(started);
+    return started;
+  }
+
   /** Sends SIGTERM to every node, youngest first, and waits for each to exit. */
   @Override
   public void close() {
