@@ -68,8 +68,8 @@ public final class Benchmarks implements Callable<Integer> {
   private static final int PAIRS = 4;
   private static final CpinIdentity REGIONAL_OPERATOR = CpinIdentity.operator(Federation.REGIONAL);
 
-  @Option(names = "--only", split = ",", paramLabel = "a|b|c",
-      description = "Run only these benchmarks (default: a,b,c).")
+  @Option(names = "--only", split = ",", paramLabel = "a|b|c|m",
+      description = "Run only these benchmarks (default: a,b,c; m is the monitoring uplink).")
   private Set<String> only = Set.of("a", "b", "c");
 
   @Option(names = "--seconds", defaultValue = "10",
@@ -102,6 +102,10 @@ public final class Benchmarks implements Callable<Integer> {
       description = "auto: start a throw-away etcd from the etcd binary if there is one; none: "
           + "skip (c); URL: use that etcd (default: ${DEFAULT-VALUE}).")
   private String etcd;
+
+  @Option(names = "--monitoring-batch", defaultValue = "5000",
+      description = "(m) data points per uplink batch (default: ${DEFAULT-VALUE}).")
+  private int monitoringBatch;
 
   private final List<Row> rows = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
@@ -138,11 +142,33 @@ public final class Benchmarks implements Callable<Integer> {
       if (only.contains("c")) {
         etcdIssuance(root);
       }
+      if (only.contains("m")) {
+        monitoringUplink(root);
+      }
     } finally {
       deleteTree(root);
     }
     printTable((System.nanoTime() - started) / 1e9);
     return 0;
+  }
+
+  // ---- (m) monitoring uplink: points per second over one stream -----------------------------
+
+  private void monitoringUplink(Path root) throws Exception {
+    System.out.printf("%n(m) monitoring uplink, one stream to the national node as 86.44, "
+        + "batches of %,d points, spool on vs spool in memory%n", monitoringBatch);
+    try (Federation federation = Federation.start(root.resolve("m"))) {
+      MonitoringBench.Figures f = MonitoringBench.run(federation, root.resolve("m-spools"),
+          monitoringBatch, warmup, seconds / PAIRS, PAIRS, System.out);
+      double on = f.spooled().stream().mapToDouble(Double::doubleValue).average().orElse(0);
+      double off = f.baseline().stream().mapToDouble(Double::doubleValue).average().orElse(0);
+      rows.add(new Row("(m) uplink points/s, spool on", on, "points/s", "≥ 200,000/s",
+          fmtRatio(on / MonitoringBench.TARGET), verdict(on >= MonitoringBench.TARGET)));
+      rows.add(new Row("(m) uplink points/s, spool in memory (baseline)", off, "points/s", "", "",
+          ""));
+      rows.add(new Row("(m) spool on / in memory", on / off, "×", "", fmtRatio(on / off), ""));
+      reportProblems("national (m)", federation.nationalEvents);
+    }
   }
 
   // ---- (a) resolution vs an empty RPC ------------------------------------------------------

@@ -36,6 +36,8 @@ public final class Indicators {
   public static final String SELECTIONS_PARTIAL = "scheduling.selections.partial";
   public static final String LINES_OPEN = "scheduling.dedicated_lines.open";
   public static final String LINES_BANDWIDTH = "scheduling.dedicated_lines.bandwidth_available";
+  /** Every order event (reserved, confirmed, released, expired) by attribute {@code event}. */
+  public static final String ORDER_EVENTS = "scheduling.orders";
   // Category 10: application business.
   public static final String APPLICATION_PROVIDERS = "application.providers.approved";
   public static final String APPLICATION_ORDERS = "application.orders.confirmed";
