@@ -4,7 +4,8 @@ import cn.cpin.node.aggregation.NodeAggregation;
 import cn.cpin.node.monitoring.Indicators;
 import cn.cpin.node.monitoring.MonitoringCollector;
 import cn.cpin.node.monitoring.NodeMonitoring;
-import cn.cpin.node.servicecenter.DemandBook;
+import cn.cpin.node.selection.NodeSelection;
+import cn.cpin.node.selection.RemoteSelection;
 import cn.cpin.node.servicecenter.ParticipantRegistry;
 import cn.cpin.node.servicecenter.ServiceCenter;
 import cn.cpin.node.trust.ChildNodeTrust;
@@ -30,6 +31,7 @@ public class ChildNode implements NodeKind {
   private NodeMonitoring monitoring;
   private ServiceCenter serviceCenter;
   private NodeAggregation aggregation;
+  private volatile NodeSelection selection;
   private final List<Outbox> outboxes = new ArrayList<>();
 
   public ChildNode(NodeProfile profile, String softwareName) {
@@ -55,8 +57,10 @@ public class ChildNode implements NodeKind {
   @Override
   public List<BindableService> services(NodeContext context, NodeTrust trust) {
     List<BindableService> services = new ArrayList<>();
+    // Demands are matched by this node's selection (SVC-013), built below.
     serviceCenter = new ServiceCenter(context, identifierIssuer(context, trust),
-        DemandBook.DemandMatcher.NONE, () -> outboxes.forEach(Outbox::wake));
+        (demand, max) -> selection == null ? List.of() : selection.match(demand, max),
+        () -> outboxes.forEach(Outbox::wake));
     services.addAll(serviceCenter.services());
     aggregation = new NodeAggregation(context, identifierIssuer(context, trust),
         serviceCenter.participants()::checkApproved,
@@ -77,6 +81,9 @@ public class ChildNode implements NodeKind {
     }
     reportIndicatorsOfUnbuiltSystems(monitoring.collector());
     serviceCenter.reportTo(monitoring.collector(), context.nodeCode());
+    selection = new NodeSelection(context, serviceCenter, aggregation.inventory(),
+        identifierIssuer(context, trust), monitoring.collector());
+    services.addAll(selection.services());
     return services;
   }
 
@@ -104,6 +111,11 @@ public class ChildNode implements NodeKind {
     return aggregation;
   }
 
+  /** System C of this node (SEL); available once {@link #services} has run. */
+  protected NodeSelection selection() {
+    return selection;
+  }
+
   /** System E of this node (MON); available once {@link #services} has run. */
   protected NodeMonitoring monitoring() {
     return monitoring;
@@ -127,18 +139,36 @@ public class ChildNode implements NodeKind {
     outboxes.forEach(Outbox::start);
     running.addAll(outboxes);
     running.addAll(aggregation.start(child.parentChannel()));
+    running.addAll(federateSelection(context, child));
     return running;
   }
 
-  // MON-002 gauges of systems this version does not have yet (B, C): nothing is registered,
+  // SEL-010: an industry node consults its regional node; any node its --federated-node entries.
+  private List<AutoCloseable> federateSelection(NodeContext context, ChildNodeTrust child)
+      throws javax.net.ssl.SSLException {
+    Map<String, io.grpc.Channel> nodes = new java.util.LinkedHashMap<>();
+    List<AutoCloseable> channels = new ArrayList<>();
+    if (context.nodeCode().isIndustry()) {
+      nodes.put(context.nodeCode().parent().orElseThrow().toString(), child.parentChannel());
+    }
+    for (var peer : context.options().federatedNodes().entrySet()) {
+      io.grpc.ManagedChannel channel = child.channelTo(peer.getValue(), peer.getKey());
+      channels.add(channel::shutdownNow);
+      nodes.put(peer.getKey().toString(), channel);
+    }
+    Map<String, io.grpc.Channel> fixed = Map.copyOf(nodes);
+    selection.selector().setRemoteNodes(new RemoteSelection(() -> fixed));
+    return channels;
+  }
+
+  // MON-002 gauges of systems this version does not have yet (B): nothing is registered,
   // offered or open at this node, so each is truly 0. Each system replaces its line when it lands.
   private static void reportIndicatorsOfUnbuiltSystems(MonitoringCollector collector) {
     List<MonitoringCollector.Sample> none = List.of(new MonitoringCollector.Sample(Map.of(), 0));
     for (String[] gauge : new String[][] {
         {Indicators.RESOURCES_OFFERED, "1"}, {Indicators.UNITS_TOTAL, "1"},
         {Indicators.UNITS_FREE, "1"}, {Indicators.FP16_PEAK_TOTAL, "TFLOPS"},
-        {Indicators.FP64_PEAK_TOTAL, "TFLOPS"}, {Indicators.PROVIDERS_ONLINE, "1"},
-        {Indicators.LINES_OPEN, "1"}, {Indicators.LINES_BANDWIDTH, "Mbit/s"}}) {
+        {Indicators.FP64_PEAK_TOTAL, "TFLOPS"}, {Indicators.PROVIDERS_ONLINE, "1"}}) {
       collector.gauge(gauge[0], gauge[1], () -> none);
     }
   }

@@ -98,6 +98,28 @@ public final class NodeOptions {
           + "(AGG-007).")
   java.time.Duration aggregationHeartbeatInterval;
 
+  @Option(names = "--federated-node", paramLabel = "CODE=HOST:PORT",
+      description = "Another node that federated selection consults (SEL-010), e.g. one of this "
+          + "regional node's industry nodes; repeatable. An industry node always consults its "
+          + "regional node.")
+  java.util.List<String> federatedNodes = new java.util.ArrayList<>();
+
+  /** The --federated-node entries by node code. */
+  public java.util.Map<cn.cpin.protocol.identifier.NodeCode, InetSocketAddress> federatedNodes() {
+    java.util.Map<cn.cpin.protocol.identifier.NodeCode, InetSocketAddress> out =
+        new java.util.LinkedHashMap<>();
+    for (String entry : federatedNodes == null ? java.util.List.<String>of() : federatedNodes) {
+      int eq = entry.indexOf('=');
+      if (eq < 0) {
+        throw new IllegalArgumentException("--federated-node must be CODE=HOST:PORT, got '"
+            + entry + "'");
+      }
+      out.put(cn.cpin.protocol.identifier.NodeCode.parse(entry.substring(0, eq)),
+          parseAddress("--federated-node", entry.substring(eq + 1)));
+    }
+    return out;
+  }
+
   public java.time.Duration aggregationHeartbeatInterval() {
     return aggregationHeartbeatInterval == null ? java.time.Duration.ofSeconds(10)
         : aggregationHeartbeatInterval;

@@ -45,6 +45,7 @@ public final class ChildNodeTrust implements NodeTrust {
   private final Credentials initial;
   private ManagedChannel nationalChannel;
   private ManagedChannel parentChannel;
+  private volatile NodeTls tls;
   private RevocationFollower follower;
 
   private ChildNodeTrust(NodeContext context, CredentialFiles files, InetSocketAddress national,
@@ -183,6 +184,7 @@ public final class ChildNodeTrust implements NodeTrust {
 
   @Override
   public void started(NodeTls tls) throws Exception {
+    this.tls = tls;
     nationalChannel = tls.channel(national, CpinIdentity.node(NodeCode.national()));
     InetSocketAddress parent = context.parentEndpoint().orElse(national);
     parentChannel = parent.equals(national) ? nationalChannel
@@ -205,6 +207,18 @@ public final class ChildNodeTrust implements NodeTrust {
       throw new IllegalStateException("the node is not serving yet");
     }
     return parentChannel;
+  }
+
+  /**
+   * A new channel to {@code node} at {@code address}, as this node, that renews with it; the
+   * caller shuts it down. Available once the node serves.
+   */
+  public ManagedChannel channelTo(InetSocketAddress address, NodeCode node)
+      throws javax.net.ssl.SSLException {
+    if (tls == null) {
+      throw new IllegalStateException("the node is not serving yet");
+    }
+    return tls.channel(address, CpinIdentity.node(node));
   }
 
   /** The national filing log's public key, received at enrollment (IDN-018). */
