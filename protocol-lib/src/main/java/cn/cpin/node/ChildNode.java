@@ -4,6 +4,7 @@ import cn.cpin.node.aggregation.NodeAggregation;
 import cn.cpin.node.monitoring.Indicators;
 import cn.cpin.node.monitoring.MonitoringCollector;
 import cn.cpin.node.monitoring.NodeMonitoring;
+import cn.cpin.node.selection.NodeOrders;
 import cn.cpin.node.selection.NodeSelection;
 import cn.cpin.node.selection.RemoteSelection;
 import cn.cpin.node.servicecenter.ParticipantRegistry;
@@ -32,6 +33,7 @@ public class ChildNode implements NodeKind {
   private ServiceCenter serviceCenter;
   private NodeAggregation aggregation;
   private volatile NodeSelection selection;
+  private NodeOrders orders;
   private final List<Outbox> outboxes = new ArrayList<>();
 
   public ChildNode(NodeProfile profile, String softwareName) {
@@ -84,6 +86,10 @@ public class ChildNode implements NodeKind {
     selection = new NodeSelection(context, serviceCenter, aggregation.inventory(),
         identifierIssuer(context, trust), monitoring.collector());
     services.addAll(selection.services());
+    orders = new NodeOrders(context, identifierIssuer(context, trust), serviceCenter,
+        selection.lines(), aggregation.inventory()::get);
+    services.addAll(orders.services());
+    orders.reportTo(monitoring.collector());
     return services;
   }
 

@@ -230,20 +230,34 @@ public final class DemandBook {
    */
   public Demand markOrdered(Identifier id, Identifier order) {
     while (true) {
-      byte[] stored = store.get(DEMANDS + id).orElseThrow(() -> notFound(id));
-      Demand demand = current(parse(stored));
-      if (!OPEN.contains(demand.getStatus())) {
-        throw CpinException.failedPrecondition("demand " + id + " is " + demand.getStatus());
-      }
-      Demand ordered = demand.toBuilder().setStatus(DemandStatus.DEMAND_STATUS_ORDERED)
-          .setOrderId(order.toString()).setUpdatedAt(Timestamps.fromMillis(clock.millis()))
-          .setVersion(demand.getVersion() + 1).build();
-      if (store.write(Map.of(DEMANDS + id, ordered.toByteArray()), List.of(),
-          Map.of(DEMANDS + id, Optional.of(stored)))) {
-        return ordered;
+      OrderedChange change = ordered(id, order);
+      if (store.write(change.puts(), List.of(), change.expected())) {
+        return change.demand();
       }
     }
   }
+
+  /**
+   * The write that makes an open demand ORDERED by {@code order}, for the ordering system to
+   * apply together with its own change (SEL-019: in the same atomic step); it holds only while
+   * the demand is unchanged. FAILED_PRECONDITION if the demand is no longer open.
+   */
+  public OrderedChange ordered(Identifier id, Identifier order) {
+    byte[] stored = store.get(DEMANDS + id).orElseThrow(() -> notFound(id));
+    Demand demand = current(parse(stored));
+    if (!OPEN.contains(demand.getStatus())) {
+      throw CpinException.failedPrecondition("demand " + id + " is " + demand.getStatus());
+    }
+    Demand ordered = demand.toBuilder().setStatus(DemandStatus.DEMAND_STATUS_ORDERED)
+        .setOrderId(order.toString()).setUpdatedAt(Timestamps.fromMillis(clock.millis()))
+        .setVersion(demand.getVersion() + 1).build();
+    return new OrderedChange(ordered, Map.of(DEMANDS + id, ordered.toByteArray()),
+        Map.of(DEMANDS + id, Optional.of(stored)));
+  }
+
+  /** See {@link #ordered}: the demand after the change, the puts and their expectation. */
+  public record OrderedChange(Demand demand, Map<String, byte[]> puts,
+      Map<String, Optional<byte[]>> expected) {}
 
   private Demand find(Identifier id) {
     return store.get(DEMANDS + id).map(DemandBook::parse).map(this::current)

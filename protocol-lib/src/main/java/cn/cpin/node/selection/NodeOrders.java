@@ -1,0 +1,58 @@
+package cn.cpin.node.selection;
+
+import cn.cpin.aggregation.v1.Resource;
+import cn.cpin.node.IdentifierIssuer;
+import cn.cpin.node.NodeContext;
+import cn.cpin.node.monitoring.Indicators;
+import cn.cpin.node.monitoring.MonitoringCollector;
+import cn.cpin.node.servicecenter.ServiceCenter;
+import cn.cpin.servicecenter.v1.ParticipationKind;
+import io.grpc.BindableService;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Orders of one regional or industry node under one set of rules for both node kinds
+ * (SEL-014 to SEL-021), on the node's inventory and dedicated lines.
+ */
+public final class NodeOrders {
+  private final OrderBook orders;
+
+  /** @param resources this node's aggregated inventory: a resource by id */
+  public NodeOrders(NodeContext context, IdentifierIssuer issuer, ServiceCenter center,
+      DedicatedLineBook lines, Function<String, Optional<Resource>> resources) {
+    this.orders = new OrderBook(context.store(), context.clock(), center.participants(),
+        center.qualifications(), center.demands(), issuer, lines, resources);
+  }
+
+  public OrderBook orders() {
+    return orders;
+  }
+
+  /** The gRPC service of orders. */
+  public List<BindableService> services() {
+    return List.of(new OrderServiceImpl(orders));
+  }
+
+  /**
+   * Reports every order event (MON-002): category 9 counts each event by kind, and a
+   * confirmation also counts in category 8 (number and value) and, for application service
+   * providers, category 10.
+   */
+  public void reportTo(MonitoringCollector collector) {
+    orders.onEvent((event, order, user) -> {
+      collector.count(Indicators.ORDER_EVENTS, "1", Map.of("event", event.name()), 1);
+      if (event == OrderBook.Event.CONFIRMED) {
+        collector.count(Indicators.ORDERS_CONFIRMED, "1", Map.of(), 1);
+        collector.count(Indicators.ORDERS_VALUE, order.getTotalPrice().getCurrencyCode(),
+            Map.of(), order.getTotalPrice().getMinorUnits());
+        if (user != null && user.getKindsList()
+            .contains(ParticipationKind.PARTICIPATION_KIND_APPLICATION_SERVICE)) {
+          collector.count(Indicators.APPLICATION_ORDERS, "1", Map.of(), 1);
+        }
+      }
+    });
+  }
+}
