@@ -1,12 +1,19 @@
 package cn.cpin.protocol.store;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -14,44 +21,135 @@ import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The default store: H2's MVStore, a pure-Java, log-structured, copy-on-write file store that
- * recovers to its last committed version after a crash, with no server to run.
+ * The default store: H2's MVStore (a pure-Java, copy-on-write file store that recovers to its
+ * last committed version after a crash, with no server to run) made durable write by write by a
+ * write-ahead log of its own, as RocksDB and LevelDB are.
  *
- * <p>Writes are serialised: each one is checked and applied under an exclusive lock, and reads
- * take the shared side of that lock, so a reader sees all of a write or none of it. Durability is
- * shared (group commit): one writer at a time commits every write applied so far (one MVStore
- * chunk) and forces the file to disk, while the others keep applying theirs; a write returns once
- * a commit and fsync that include it have completed. A reader may therefore see a write a few
- * milliseconds before it is durable, never half of one; {@link #sync()} waits for that. MVStore's
- * own automatic commits are off (both the background timer and the unsaved-memory threshold), so
- * only whole writes ever reach the file. A write that fails part-way closes the store
- * (fail-stop); reopening recovers the last commit.
+ * <p><b>Writes.</b> Each write (or increment) is checked, appended to the current WAL segment as
+ * one record (length, CRC32C, sequence number, all its deletes and puts) and applied to the
+ * in-memory MVMap, all under the store's exclusive lock, which is therefore held for memory work
+ * and one {@code write(2)} only. The caller then waits for a group-commit fsync that covers its
+ * record: one waiting writer at a time forces the log ({@code FileChannel.force}) for every record
+ * appended so far, while the others keep appending; the lock is not held meanwhile. Reads take
+ * the shared side of the lock, so a reader sees all of a write or none of it; it may see a write
+ * a few milliseconds before it is durable, and {@link #sync()} waits for that.
+ *
+ * <p><b>Checkpoints.</b> MVStore commits are background checkpoints, every second or so, or
+ * sooner when a segment grows past its size bound: under the write lock (briefly) the
+ * checkpointer takes S, the last applied sequence number, starts a new segment and puts S in the
+ * store's {@code cpin-wal} map; then, without the lock, it commits the MVStore (writing the pages
+ * changed since the last checkpoint) and forces the file; then it deletes the segments that the
+ * <em>previous</em> checkpoint covers (one checkpoint of slack: an MVStore file closed abruptly
+ * has been seen to reopen at the commit before its last one). Writers keep writing during the
+ * commit, so it may catch a write after S half-applied; that is harmless, because recovery
+ * replays every record after S in order, and puts and deletes are idempotent.
+ *
+ * <p><b>Recovery.</b> Opening reads S from the MVStore's last commit, replays every whole record
+ * after S from the log, cuts the log at the first torn or CRC-failing frame (a crash during an
+ * append: that record was never acknowledged, since a write returns only after the fsync), and
+ * appends after it. A log that starts after S + 1 would mean lost writes: opening then fails
+ * rather than guess. Closing checkpoints. A write that fails part-way (an I/O error on the log
+ * or the file) closes the store (fail-stop); reopening recovers.
+ *
+ * <p>MVStore's own automatic commits are off; only checkpoints write its file.
  */
 public final class EmbeddedKeyValueStore implements KeyValueStore {
+  static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
+  static final long DEFAULT_SEGMENT_BYTES = 32L << 20;
+  private static final String CHECKPOINT = "checkpoint";
+  private static final System.Logger LOG = System.getLogger(EmbeddedKeyValueStore.class.getName());
+
   private final MVStore store;
   private final MVMap<String, byte[]> map;
+  private final MVMap<String, Long> walMeta;
+  private final WriteAheadLog wal;
+  private final long segmentBytes;
+  private final long checkpointNanos;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
-  // Group commit: writes counted as applied under the write lock; commit+fsync led by one writer.
-  private volatile long committed;
+  private volatile Throwable failure; // why the store stopped, if it failed
+  private volatile long applied; // last sequence number appended and applied, under the write lock
+
+  // Group commit: one leader at a time forces the log; the checkpointer takes this role to retire
+  // segments, and close() to finish.
   private final Object syncMonitor = new Object();
   private long synced;
   private boolean syncing;
 
-  private EmbeddedKeyValueStore(MVStore store) {
+  // Checkpoints: one background thread; writers nudge it when a segment is full.
+  private final Object checkpointMonitor = new Object();
+  private boolean checkpointWanted;
+  private boolean stopping;
+  private final Thread checkpointer;
+  private volatile long checkpointed;
+
+  /** For tests: runs after each key a write applies, under the write lock. */
+  volatile Runnable afterEachApply;
+
+  private EmbeddedKeyValueStore(MVStore store, MVMap<String, byte[]> map,
+      MVMap<String, Long> walMeta, WriteAheadLog wal, long checkpoint, long last,
+      Duration checkpointInterval, long segmentBytes) {
     this.store = store;
-    this.map = store.openMap("cpin");
+    this.map = map;
+    this.walMeta = walMeta;
+    this.wal = wal;
+    this.applied = last;
+    this.synced = checkpoint; // the replayed records are forced again by the first leader
+    this.checkpointed = checkpoint;
+    this.segmentBytes = segmentBytes;
+    this.checkpointNanos = checkpointInterval.toNanos();
+    this.checkpointer = new Thread(this::checkpointLoop, "cpin-store-checkpoint");
+    checkpointer.setDaemon(true);
+    if (checkpointNanos > 0) {
+      checkpointer.start();
+    }
   }
 
-  /** Opens (or creates) the store in {@code file}; one process at a time. */
+  /**
+   * Opens (or creates) the store in {@code file}, with its write-ahead log in the directory
+   * {@code file + ".wal"} beside it, and recovers every acknowledged write; one process at a time.
+   */
   public static EmbeddedKeyValueStore open(Path file) {
+    return open(file, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_SEGMENT_BYTES);
+  }
+
+  /** As {@link #open(Path)}; a zero interval checkpoints only on demand and on close (tests). */
+  static EmbeddedKeyValueStore open(Path file, Duration checkpointInterval, long segmentBytes) {
     MVStore store = new MVStore.Builder()
         .fileName(file.toString())
         .autoCommitDisabled()
-        // 0: no commit when unsaved changes pile up, which could persist half of a write.
+        // 0: no commit when unsaved changes pile up; commits are the checkpointer's.
         .autoCommitBufferSize(0)
         .open();
-    return new EmbeddedKeyValueStore(store);
+    try {
+      MVMap<String, byte[]> map = store.openMap("cpin");
+      MVMap<String, Long> walMeta = store.openMap("cpin-wal");
+      Path dir = walDirectory(file);
+      Files.createDirectories(dir);
+      long checkpoint = walMeta.getOrDefault(CHECKPOINT, 0L);
+      WriteAheadLog.Replay[] replay = new WriteAheadLog.Replay[1];
+      WriteAheadLog wal = WriteAheadLog.recover(dir, checkpoint, entry -> {
+        entry.deletes().forEach(map::remove);
+        entry.puts().forEach(map::put);
+      }, r -> replay[0] = r);
+      if (replay[0].tornTail()) {
+        LOG.log(System.Logger.Level.WARNING, "write-ahead log {0} ended in a torn record after "
+            + "sequence number {1}; it was never acknowledged and is dropped", dir,
+            replay[0].lastSequence());
+      }
+      return new EmbeddedKeyValueStore(store, map, walMeta, wal, checkpoint,
+          replay[0].lastSequence(), checkpointInterval, segmentBytes);
+    } catch (IOException e) {
+      store.closeImmediately();
+      throw new KeyValueStoreException("cannot open the write-ahead log of " + file, e);
+    } catch (RuntimeException | Error e) {
+      store.closeImmediately();
+      throw e;
+    }
+  }
+
+  static Path walDirectory(Path file) {
+    return file.resolveSibling(file.getFileName() + ".wal");
   }
 
   @Override
@@ -93,13 +191,14 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   @Override
   public boolean write(Map<String, byte[]> puts, Iterable<String> deletes,
       Map<String, Optional<byte[]>> expected) {
-    // Copy everything first: the caller's arrays and iterables are not read under the lock.
+    // Copy and encode first: the caller's arrays and iterables are not read under the lock.
     Map<String, byte[]> putCopies = new LinkedHashMap<>();
     puts.forEach((key, value) -> putCopies.put(requireKey(key), value.clone()));
-    Map<String, Boolean> deleteKeys = new LinkedHashMap<>();
+    Set<String> deleteKeys = new LinkedHashSet<>();
     for (Iterator<String> it = deletes.iterator(); it.hasNext(); ) {
-      deleteKeys.put(requireKey(it.next()), Boolean.TRUE);
+      deleteKeys.add(requireKey(it.next()));
     }
+    byte[] body = WriteAheadLog.encode(deleteKeys, putCopies);
     long mine;
     lock.writeLock().lock();
     try {
@@ -113,7 +212,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
           return false;
         }
       }
-      mine = apply(putCopies, deleteKeys.keySet());
+      mine = logAndApply(body, deleteKeys, putCopies);
     } finally {
       lock.writeLock().unlock();
     }
@@ -140,8 +239,9 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         }
       }
       next = Math.addExact(value, delta);
-      mine = apply(Map.of(key, Long.toString(next).getBytes(StandardCharsets.US_ASCII)),
-          java.util.Set.of());
+      // Logged as the resulting put, so that replay needs no reads.
+      Map<String, byte[]> put = Map.of(key, Long.toString(next).getBytes(StandardCharsets.US_ASCII));
+      mine = logAndApply(WriteAheadLog.encode(Set.of(), put), Set.of(), put);
     } finally {
       lock.writeLock().unlock();
     }
@@ -150,39 +250,81 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   }
 
   /**
-   * Applies and commits; on any failure, back to the last commit. Under the write lock. Returns
-   * the commit's number, for {@link #awaitDurable}.
+   * Appends the record and applies it to the map; under the write lock. Returns its sequence
+   * number, for {@link #awaitDurable}. Any failure stops the store: the log may hold part of a
+   * frame, or the map part of a write, and reopening sorts out both.
    */
-  private long apply(Map<String, byte[]> puts, Iterable<String> deletes) {
+  private long logAndApply(byte[] body, Collection<String> deletes, Map<String, byte[]> puts) {
+    long sequence = applied + 1;
     try {
+      wal.append(sequence, body);
+      Runnable hook = afterEachApply;
       for (String key : deletes) {
         map.remove(key);
+        if (hook != null) {
+          hook.run();
+        }
       }
-      puts.forEach(map::put);
-      return ++committed;
-    } catch (RuntimeException | Error e) {
-      // Other writers' changes since the last commit are in the map too: rolling back would
-      // lose them, so the store stops instead (fail-stop) and reopening recovers the last commit.
-      closed = true;
-      throw new KeyValueStoreException("write failed; the store is closed", e);
+      for (Map.Entry<String, byte[]> e : puts.entrySet()) {
+        map.put(e.getKey(), e.getValue());
+        if (hook != null) {
+          hook.run();
+        }
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      throw failStop("write failed; the store is closed", e);
     }
+    applied = sequence;
+    if (wal.currentSize() >= segmentBytes) {
+      requestCheckpoint();
+    }
+    return sequence;
   }
 
   @Override
   public void sync() {
-    awaitDurable(committed);
+    awaitDurable(applied);
   }
 
-  /** Returns once commit {@code mine} is on disk; one caller at a time runs the fsync for all. */
+  /** Returns once record {@code mine} is on disk; one caller at a time forces the log for all. */
   private void awaitDurable(long mine) {
+    if (!becomeLeader(mine)) {
+      return;
+    }
+    // The force runs without the store's lock, so that writers keep appending meanwhile and the
+    // next force covers all of them.
+    long target = applied;
+    boolean done = false;
+    try {
+      wal.force();
+      done = true;
+    } catch (IOException | RuntimeException | Error e) {
+      throw failStop("could not force the write-ahead log; the store is closed", e);
+    } finally {
+      endLeadership(done ? target : -1);
+    }
+  }
+
+  /**
+   * Waits until record {@code upTo} is durable (false) or this caller is the one to force the log
+   * (true, and it must call {@link #endLeadership}).
+   */
+  private boolean becomeLeader(long upTo) {
     synchronized (syncMonitor) {
       while (true) {
-        if (synced >= mine || closed) {
-          return; // close() stores everything committed before it returns
+        if (synced >= upTo) {
+          return false;
+        }
+        if (failure != null) {
+          throw new KeyValueStoreException("the store failed before the write was durable",
+              failure);
+        }
+        if (closed) {
+          throw new IllegalStateException("store closed");
         }
         if (!syncing) {
           syncing = true;
-          break;
+          return true;
         }
         try {
           syncMonitor.wait();
@@ -192,32 +334,144 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         }
       }
     }
-    // The fsync runs without the store's lock, so that writers keep committing meanwhile and the
-    // next fsync covers all of them; close() waits for a running fsync (see syncing).
-    long target = 0;
-    boolean done = false;
-    try {
-      // One MVStore commit (a chunk written to the file) for every write applied so far, taken
-      // under the write lock so that it holds whole writes only; then one fsync.
-      lock.writeLock().lock();
-      try {
-        checkOpen();
-        target = committed;
-        store.commit();
-      } finally {
-        lock.writeLock().unlock();
-      }
-      store.sync();
-      done = true;
-    } finally {
-      synchronized (syncMonitor) {
-        syncing = false;
-        if (done) {
-          synced = Math.max(synced, target);
+  }
+
+  private void endLeadership(long durable) {
+    synchronized (syncMonitor) {
+      syncing = false;
+      synced = Math.max(synced, durable);
+      syncMonitor.notifyAll();
+    }
+  }
+
+  // ---- checkpoints ----
+
+  private void requestCheckpoint() {
+    synchronized (checkpointMonitor) {
+      checkpointWanted = true;
+      checkpointMonitor.notifyAll();
+    }
+  }
+
+  private void checkpointLoop() {
+    while (true) {
+      synchronized (checkpointMonitor) {
+        long deadline = System.nanoTime() + checkpointNanos;
+        while (!checkpointWanted && !stopping) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            break;
+          }
+          try {
+            checkpointMonitor.wait(Math.max(1, left / 1_000_000));
+          } catch (InterruptedException e) {
+            return;
+          }
         }
-        syncMonitor.notifyAll();
+        if (stopping) {
+          return;
+        }
+        checkpointWanted = false;
+      }
+      try {
+        checkpoint();
+      } catch (RuntimeException | Error e) {
+        if (!closed) {
+          LOG.log(System.Logger.Level.ERROR, "checkpoint failed; the store is closed", e);
+        }
+        return;
       }
     }
+  }
+
+  /**
+   * Writes every write applied so far into the MVStore file and drops the log segments it
+   * covers. Writers and readers are held up only while the log rotates.
+   */
+  void checkpoint() {
+    long upTo = beginCheckpoint();
+    if (upTo >= 0) {
+      finishCheckpoint(upTo);
+    }
+  }
+
+  /**
+   * Under the write lock: the sequence number the checkpoint will cover (-1: nothing new), a new
+   * log segment after it, and that number in the store's meta map.
+   */
+  long beginCheckpoint() {
+    lock.writeLock().lock();
+    try {
+      checkOpen();
+      long upTo = applied;
+      if (upTo == checkpointed) {
+        return -1;
+      }
+      wal.rotate(upTo + 1);
+      walMeta.put(CHECKPOINT, upTo);
+      return upTo;
+    } catch (IOException e) {
+      throw failStop("could not start a write-ahead log segment; the store is closed", e);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Without the lock: the MVStore commit and fsync, then the covered segments go. */
+  void finishCheckpoint(long upTo) {
+    try {
+      // Without the lock: pages of writes after upTo may be caught, whole or in part; replay
+      // after upTo repairs that.
+      store.commit();
+      store.sync();
+    } catch (RuntimeException | Error e) {
+      throw failStop("checkpoint failed; the store is closed", e);
+    }
+    long previous = checkpointed;
+    checkpointed = upTo;
+    // As the leader, so that no force runs over a segment being closed.
+    if (!becomeLeaderForMaintenance()) {
+      return;
+    }
+    try {
+      // Only the segments the previous checkpoint covers: should the file come back one commit
+      // older after a crash (seen with MVStore.closeImmediately), the log still covers it.
+      wal.retireBefore(previous + 1);
+    } catch (IOException e) {
+      throw failStop("could not delete old write-ahead log segments; the store is closed", e);
+    } finally {
+      endLeadership(-1);
+    }
+  }
+
+  private boolean becomeLeaderForMaintenance() {
+    synchronized (syncMonitor) {
+      while (syncing) {
+        try {
+          syncMonitor.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      if (closed) {
+        return false;
+      }
+      syncing = true;
+      return true;
+    }
+  }
+
+  private KeyValueStoreException failStop(String message, Throwable cause) {
+    if (failure == null) {
+      failure = cause;
+    }
+    closed = true;
+    synchronized (syncMonitor) {
+      syncMonitor.notifyAll();
+    }
+    return cause instanceof KeyValueStoreException k ? k : new KeyValueStoreException(message,
+        cause);
   }
 
   private static String requireKey(String key) {
@@ -233,27 +487,95 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     }
   }
 
+  /** Checkpoints everything applied and closes; a write that returned is in the file. */
   @Override
   public void close() {
+    synchronized (checkpointMonitor) {
+      stopping = true;
+      checkpointMonitor.notifyAll();
+    }
+    try {
+      checkpointer.join(); // not under the lock: a running checkpoint takes it
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     lock.writeLock().lock();
     try {
-      if (!closed) {
-        synchronized (syncMonitor) {
-          while (syncing) {
-            try {
-              syncMonitor.wait();
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              break;
-            }
+      if (failure != null) {
+        // Stopped by a failure: keep the file at its last checkpoint; reopening replays the log.
+        if (!store.isClosed()) {
+          store.closeImmediately();
+          closeLogQuietly();
+        }
+        return;
+      }
+      if (closed) {
+        return;
+      }
+      synchronized (syncMonitor) {
+        while (syncing) {
+          try {
+            syncMonitor.wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            break;
           }
+        }
+        syncing = true; // no leader from now on
+      }
+      try {
+        walMeta.put(CHECKPOINT, applied);
+        store.commit();
+        store.sync();
+        wal.retireBefore(checkpointed + 1);
+        wal.close();
+        store.close();
+      } catch (IOException e) {
+        store.closeImmediately();
+        throw new UncheckedIOException(e);
+      } finally {
+        synchronized (syncMonitor) {
           closed = true;
+          synced = Math.max(synced, applied);
+          syncing = false;
           syncMonitor.notifyAll();
         }
-        store.close();
       }
     } finally {
       lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * For tests: stops as a kill -9 would, leaving the file at its last checkpoint and the log as
+   * the operating system has it.
+   */
+  void crashForTest() {
+    synchronized (checkpointMonitor) {
+      stopping = true;
+      checkpointMonitor.notifyAll();
+    }
+    try {
+      checkpointer.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    lock.writeLock().lock();
+    try {
+      closed = true;
+      failure = new IllegalStateException("crashed for a test");
+      store.closeImmediately();
+      closeLogQuietly();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private void closeLogQuietly() {
+    try {
+      wal.close();
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.WARNING, "closing the write-ahead log", e);
     }
   }
 }
