@@ -38,6 +38,12 @@ public final class Suites {
           protected ConformanceTarget target() {
             return target;
           }
+        },
+        new AbstractMonitoringSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
         });
   }
 
