@@ -16,7 +16,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
@@ -25,14 +25,17 @@ import org.h2.mvstore.MVStore;
  * last committed version after a crash, with no server to run) made durable write by write by a
  * write-ahead log of its own, as RocksDB and LevelDB are.
  *
- * <p><b>Writes.</b> Each write (or increment) is checked, appended to the current WAL segment as
- * one record (length, CRC32C, sequence number, all its deletes and puts) and applied to the
- * in-memory MVMap, all under the store's exclusive lock, which is therefore held for memory work
- * and one {@code write(2)} only. The caller then waits for a group-commit fsync that covers its
- * record: one waiting writer at a time forces the log ({@code FileChannel.force}) for every record
- * appended so far, while the others keep appending; the lock is not held meanwhile. Reads take
- * the shared side of the lock, so a reader sees all of a write or none of it; it may see a write
- * a few milliseconds before it is durable, and {@link #sync()} waits for that.
+ * <p><b>Writes.</b> Each write (or increment) is checked, framed as one log record (length,
+ * CRC32C, sequence number, all its deletes and puts) appended to the current WAL segment's buffer
+ * in memory, and applied to the MVMap, all under the store's exclusive lock, which is therefore
+ * held for memory work only. The caller then waits for a group commit that covers its record:
+ * one waiting writer at a time writes every buffered record to the segment file and forces it
+ * ({@code FileChannel.force}), while the others keep appending; the lock is not held meanwhile,
+ * and no writer holding it ever waits in {@code write(2)} behind a running fsync. Readers first
+ * read without the lock and keep the result if no writer took the lock meanwhile (a
+ * {@link StampedLock} optimistic read), else read under its shared side; either way a reader sees
+ * all of a write or none of it. It may see a write a few milliseconds before it is durable, and
+ * {@link #sync()} waits for that.
  *
  * <p><b>Checkpoints.</b> MVStore commits are background checkpoints, every second or so, or
  * sooner when a segment grows past its size bound: under the write lock (briefly) the
@@ -65,7 +68,9 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   private final WriteAheadLog wal;
   private final long segmentBytes;
   private final long checkpointNanos;
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  // Writers hold it exclusively, for memory work only; readers first try without it
+  // (optimistic: valid if no writer took it meanwhile), so that they do not queue behind writers.
+  private final StampedLock lock = new StampedLock();
   private volatile boolean closed;
   private volatile Throwable failure; // why the store stopped, if it failed
   private volatile long applied; // last sequence number appended and applied, under the write lock
@@ -154,13 +159,21 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
 
   @Override
   public Optional<byte[]> get(String key) {
-    lock.readLock().lock();
+    long stamp = lock.tryOptimisticRead();
+    if (stamp != 0) {
+      checkOpen();
+      byte[] value = map.get(key); // MVMap reads are safe beside a writer; validate says if one ran
+      if (lock.validate(stamp)) {
+        return value == null ? Optional.empty() : Optional.of(value.clone());
+      }
+    }
+    stamp = lock.readLock();
     try {
       checkOpen();
       byte[] value = map.get(key);
       return value == null ? Optional.empty() : Optional.of(value.clone());
     } finally {
-      lock.readLock().unlock();
+      lock.unlockRead(stamp);
     }
   }
 
@@ -171,21 +184,33 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
 
   @Override
   public SortedMap<String, byte[]> scan(String prefix, int limit) {
-    lock.readLock().lock();
+    long stamp = lock.tryOptimisticRead();
+    if (stamp != 0) {
+      checkOpen();
+      SortedMap<String, byte[]> out = scanUnlocked(prefix, limit);
+      if (lock.validate(stamp)) {
+        return out;
+      }
+    }
+    stamp = lock.readLock();
     try {
       checkOpen();
-      SortedMap<String, byte[]> out = new TreeMap<>();
-      for (var it = map.cursor(prefix); it.hasNext() && out.size() < limit; ) {
-        String key = it.next();
-        if (!key.startsWith(prefix)) {
-          break;
-        }
-        out.put(key, it.getValue().clone());
-      }
-      return out;
+      return scanUnlocked(prefix, limit);
     } finally {
-      lock.readLock().unlock();
+      lock.unlockRead(stamp);
     }
+  }
+
+  private SortedMap<String, byte[]> scanUnlocked(String prefix, int limit) {
+    SortedMap<String, byte[]> out = new TreeMap<>();
+    for (var it = map.cursor(prefix); it.hasNext() && out.size() < limit; ) {
+      String key = it.next();
+      if (!key.startsWith(prefix)) {
+        break;
+      }
+      out.put(key, it.getValue().clone());
+    }
+    return out;
   }
 
   @Override
@@ -200,7 +225,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     }
     byte[] body = WriteAheadLog.encode(deleteKeys, putCopies);
     long mine;
-    lock.writeLock().lock();
+    long stamp = lock.writeLock();
     try {
       checkOpen();
       for (Map.Entry<String, Optional<byte[]>> e : expected.entrySet()) {
@@ -214,7 +239,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
       }
       mine = logAndApply(body, deleteKeys, putCopies);
     } finally {
-      lock.writeLock().unlock();
+      lock.unlockWrite(stamp);
     }
     awaitDurable(mine);
     return true;
@@ -226,7 +251,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     requireKey(key);
     long mine;
     long next;
-    lock.writeLock().lock();
+    long stamp = lock.writeLock();
     try {
       checkOpen();
       byte[] current = map.get(key);
@@ -243,7 +268,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
       Map<String, byte[]> put = Map.of(key, Long.toString(next).getBytes(StandardCharsets.US_ASCII));
       mine = logAndApply(WriteAheadLog.encode(Set.of(), put), Set.of(), put);
     } finally {
-      lock.writeLock().unlock();
+      lock.unlockWrite(stamp);
     }
     awaitDurable(mine);
     return next;
@@ -271,7 +296,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
           hook.run();
         }
       }
-    } catch (IOException | RuntimeException | Error e) {
+    } catch (RuntimeException | Error e) {
       throw failStop("write failed; the store is closed", e);
     }
     applied = sequence;
@@ -400,7 +425,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
    * log segment after it, and that number in the store's meta map.
    */
   long beginCheckpoint() {
-    lock.writeLock().lock();
+    long stamp = lock.writeLock();
     try {
       checkOpen();
       long upTo = applied;
@@ -413,7 +438,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     } catch (IOException e) {
       throw failStop("could not start a write-ahead log segment; the store is closed", e);
     } finally {
-      lock.writeLock().unlock();
+      lock.unlockWrite(stamp);
     }
   }
 
@@ -499,7 +524,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    lock.writeLock().lock();
+    long stamp = lock.writeLock();
     try {
       if (failure != null) {
         // Stopped by a failure: keep the file at its last checkpoint; reopening replays the log.
@@ -524,6 +549,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         syncing = true; // no leader from now on
       }
       try {
+        wal.force(); // the log stays whole, whatever the file reopens at
         walMeta.put(CHECKPOINT, applied);
         store.commit();
         store.sync();
@@ -542,7 +568,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         }
       }
     } finally {
-      lock.writeLock().unlock();
+      lock.unlockWrite(stamp);
     }
   }
 
@@ -560,14 +586,14 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    lock.writeLock().lock();
+    long stamp = lock.writeLock();
     try {
       closed = true;
       failure = new IllegalStateException("crashed for a test");
       store.closeImmediately();
       closeLogQuietly();
     } finally {
-      lock.writeLock().unlock();
+      lock.unlockWrite(stamp);
     }
   }
 

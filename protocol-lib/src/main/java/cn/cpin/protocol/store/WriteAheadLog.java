@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,15 +44,41 @@ final class WriteAheadLog implements AutoCloseable {
     final long firstSequence;
     final Path path;
     final FileChannel channel;
-    long size; // under the store's write lock
+    long size; // bytes appended, under the store's write lock
     volatile boolean sealed;
     boolean forcedSinceSealed; // leader only
+    boolean unforced; // leader only: written since its last force
     boolean namedOnDisk; // leader only: the directory entry has been forced
+    // Frames appended but not yet written to the file: the leader writes them, not the appender,
+    // because a write(2) may wait for a running fsync of the same page.
+    private byte[] pending = new byte[4096];
+    private int pendingLength;
 
     Segment(long firstSequence, Path path, FileChannel channel) {
       this.firstSequence = firstSequence;
       this.path = path;
       this.channel = channel;
+    }
+
+    synchronized void add(byte[] frame) {
+      if (pendingLength + frame.length > pending.length) {
+        pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingLength + frame.length));
+      }
+      System.arraycopy(frame, 0, pending, pendingLength, frame.length);
+      pendingLength += frame.length;
+    }
+
+    /** The pending frames, handed over for writing, or null. */
+    synchronized ByteBuffer take() {
+      if (pendingLength == 0) {
+        return null;
+      }
+      ByteBuffer out = ByteBuffer.wrap(Arrays.copyOf(pending, pendingLength));
+      pendingLength = 0;
+      if (pending.length > 1 << 20) {
+        pending = new byte[4096];
+      }
+      return out;
     }
   }
 
@@ -127,19 +154,20 @@ final class WriteAheadLog implements AutoCloseable {
 
   // ---- writing ----
 
-  /** Appends one record to the current segment (to the OS, not yet forced); under the write lock. */
-  void append(long sequence, byte[] body) throws IOException {
-    ByteBuffer frame = ByteBuffer.allocate(HEADER + 8 + body.length);
-    frame.putInt(8 + body.length).putInt(0).putLong(sequence).put(body);
+  /**
+   * Appends one record to the current segment (in memory: the next {@link #force()} writes and
+   * forces it); under the store's write lock.
+   */
+  void append(long sequence, byte[] body) {
+    byte[] frame = new byte[HEADER + 8 + body.length];
+    ByteBuffer out = ByteBuffer.wrap(frame);
+    out.putInt(8 + body.length).putInt(0).putLong(sequence).put(body);
     CRC32C crc = new CRC32C();
-    crc.update(frame.array(), HEADER, 8 + body.length);
-    frame.putInt(4, (int) crc.getValue());
-    frame.flip();
+    crc.update(frame, HEADER, 8 + body.length);
+    out.putInt(4, (int) crc.getValue());
     Segment current = current();
-    while (frame.hasRemaining()) {
-      current.channel.write(frame);
-    }
-    current.size += frame.limit();
+    current.add(frame);
+    current.size += frame.length;
   }
 
   /** Bytes in the current segment; under the write lock. */
@@ -173,8 +201,18 @@ final class WriteAheadLog implements AutoCloseable {
       if (s.forcedSinceSealed) {
         continue;
       }
-      boolean wasSealed = s.sealed;
-      s.channel.force(false);
+      boolean wasSealed = s.sealed; // then nothing more is added to it after take()
+      ByteBuffer bytes = s.take();
+      if (bytes != null) {
+        while (bytes.hasRemaining()) {
+          s.channel.write(bytes);
+        }
+        s.unforced = true;
+      }
+      if (s.unforced) {
+        s.channel.force(false);
+        s.unforced = false;
+      }
       s.forcedSinceSealed = wasSealed;
     }
   }
@@ -304,7 +342,8 @@ final class WriteAheadLog implements AutoCloseable {
           StandardOpenOption.APPEND);
       Segment segment = new Segment(firstSequence(file), file, channel);
       segment.size = channel.size();
-      segment.sealed = true; // forced once more by the first leader: a crash may have left them
+      segment.sealed = true;
+      segment.unforced = true; // forced once more by the first leader: a crash may have left them
       segments.add(segment);
     }
     if (segments.isEmpty()) {
