@@ -157,6 +157,11 @@ public final class LocalFederation implements AutoCloseable {
     if (!code.equals("86")) {
       command.addAll(List.of("--node-code", code, "--parent", parent.endpoint()));
     }
+    if (profile.equals("regional")) {
+      // Federated selection (SEL-010): the regional node also asks its industry node, which
+      // listens on the next port.
+      command.addAll(List.of("--federated-node", "86.44.C=127.0.0.1:" + (port + 1)));
+    }
     command.addAll(extraArgs);
     if (testTrustAnchor != null) {
       command.addAll(List.of("--test-trust-anchor", testTrustAnchor.toString()));
