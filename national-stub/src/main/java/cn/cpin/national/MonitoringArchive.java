@@ -49,7 +49,8 @@ import java.util.TreeSet;
  * for queries and market summaries.
  *
  * <p>Keys: {@code monitoring/streams/<sender>/<stream>} holds the highest stored sequence number;
- * {@code monitoring/batches/<sender>/<stream>/<seq>} the accepted points of that batch. A stub: every
+ * {@code monitoring/batches/<sender>/<stream>/<seq>} the accepted points of the batches stored
+ * in one write, up to {@code seq}. A stub: every
  * point stays in memory for the life of the process, which suits tests and demonstrations, not a
  * year of a real market. Thread-safe.
  */
@@ -86,11 +87,11 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
   }
 
   @Override
-  public boolean store(String senderNodeCode, String streamId, long seq,
+  public boolean store(String senderNodeCode, String streamId, long highest, long seq,
       List<DataPoint> accepted) {
     String streamKey = STREAMS + senderNodeCode + "/" + streamId;
-    Optional<byte[]> expected = seq == 1 ? Optional.empty()
-        : Optional.of(Long.toString(seq - 1).getBytes(StandardCharsets.US_ASCII));
+    Optional<byte[]> expected = highest == 0 ? Optional.empty()
+        : Optional.of(Long.toString(highest).getBytes(StandardCharsets.US_ASCII));
     Map<String, byte[]> puts = new HashMap<>();
     puts.put(streamKey, Long.toString(seq).getBytes(StandardCharsets.US_ASCII));
     if (!accepted.isEmpty()) {

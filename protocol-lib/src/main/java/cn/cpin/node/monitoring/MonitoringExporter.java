@@ -9,7 +9,15 @@ import cn.cpin.protocol.error.ErrorDetails;
 import com.google.protobuf.util.Durations;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
+import io.grpc.MethodDescriptor;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ClientCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -42,6 +50,10 @@ import java.util.regex.Pattern;
  * <p>Thread-safe: all state changes run on one scheduler thread.
  */
 public final class MonitoringExporter implements AutoCloseable {
+  // Batches go out as the spool stored them, encoded once (the wire format is the same).
+  private static final MethodDescriptor<byte[], ExportMonitoringDataResponse> EXPORT =
+      MonitoringUplinkServiceGrpc.getExportMonitoringDataMethod().toBuilder(new Encoded(),
+          ProtoUtils.marshaller(ExportMonitoringDataResponse.getDefaultInstance())).build();
   private static final Pattern POINT_FIELD = Pattern.compile("^data_points\\[(\\d+)]");
   private static final Duration AUTH_RETRY = Duration.ofMinutes(1);
 
@@ -61,9 +73,10 @@ public final class MonitoringExporter implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   // Batches resent with points removed after INVALID_ARGUMENT, by sequence number (MON-007).
   private final Map<Long, ExportMonitoringDataRequest> corrected = new HashMap<>();
+  private final Map<Long, byte[]> correctedEncoded = new HashMap<>();
   private final AtomicLong rejectedPoints = new AtomicLong();
   private final AtomicLong duplicates = new AtomicLong();
-  private ClientCallStreamObserver<ExportMonitoringDataRequest> stream;
+  private ClientCallStreamObserver<byte[]> stream;
   private long streamGeneration;
   private long nextToSend;
   private long lastProgressNanos;
@@ -134,11 +147,10 @@ public final class MonitoringExporter implements AutoCloseable {
     long generation = ++streamGeneration;
     nextToSend = spool.acknowledgedSequence() + 1;
     lastProgressNanos = System.nanoTime();
-    MonitoringUplinkServiceGrpc.newStub(channel).exportMonitoringData(
-        new ClientResponseObserver<ExportMonitoringDataRequest, ExportMonitoringDataResponse>() {
+    ClientCalls.asyncBidiStreamingCall(channel.newCall(EXPORT, CallOptions.DEFAULT),
+        new ClientResponseObserver<byte[], ExportMonitoringDataResponse>() {
           @Override
-          public void beforeStart(
-              ClientCallStreamObserver<ExportMonitoringDataRequest> requestStream) {
+          public void beforeStart(ClientCallStreamObserver<byte[]> requestStream) {
             stream = requestStream; // runs on the scheduler thread, inside connect()
             requestStream.setOnReadyHandler(() -> run(() -> {
               if (generation == streamGeneration) {
@@ -167,7 +179,7 @@ public final class MonitoringExporter implements AutoCloseable {
 
   /** Sends spooled batches while the window and the transport allow. */
   private void pump() {
-    ClientCallStreamObserver<ExportMonitoringDataRequest> out = stream;
+    ClientCallStreamObserver<byte[]> out = stream;
     if (closed || out == null) {
       return;
     }
@@ -175,9 +187,9 @@ public final class MonitoringExporter implements AutoCloseable {
         && nextToSend - spool.acknowledgedSequence() <= settings.window()
         && out.isReady()) {
       long seq = nextToSend;
-      ExportMonitoringDataRequest batch = corrected.get(seq);
+      byte[] batch = correctedEncoded.get(seq);
       if (batch == null) {
-        Optional<ExportMonitoringDataRequest> spooled = spool.batch(seq);
+        Optional<byte[]> spooled = spool.encodedBatch(seq);
         if (spooled.isEmpty()) {
           // Acknowledged meanwhile (e.g. FAILED_PRECONDITION told us the receiver has it).
           nextToSend = Math.max(nextToSend + 1, spool.acknowledgedSequence() + 1);
@@ -210,6 +222,7 @@ public final class MonitoringExporter implements AutoCloseable {
     }
     spool.acknowledge(seq);
     corrected.keySet().removeIf(s -> s <= seq);
+    correctedEncoded.keySet().removeIf(s -> s <= seq);
     lastProgressNanos = System.nanoTime();
     backoff = settings.initialBackoff();
     pump();
@@ -296,6 +309,7 @@ public final class MonitoringExporter implements AutoCloseable {
     }
     rejectedPoints.addAndGet(bad.size());
     corrected.put(seq, fixed.build());
+    correctedEncoded.put(seq, corrected.get(seq).toByteArray());
     return true;
   }
 
@@ -323,9 +337,26 @@ public final class MonitoringExporter implements AutoCloseable {
     }
     boolean waiting = nextToSend - 1 > spool.acknowledgedSequence();
     if (waiting && System.nanoTime() - lastProgressNanos > settings.ackTimeout().toNanos()) {
-      ClientCallStreamObserver<ExportMonitoringDataRequest> out = stream;
+      ClientCallStreamObserver<byte[]> out = stream;
       events.warn("monitoring.uplink.stalled", "waited_ms", settings.ackTimeout().toMillis());
       out.cancel("no acknowledgement within " + settings.ackTimeout(), null);
+    }
+  }
+
+  /** Passes encoded batches through unchanged. */
+  private static final class Encoded implements MethodDescriptor.Marshaller<byte[]> {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
   }
 

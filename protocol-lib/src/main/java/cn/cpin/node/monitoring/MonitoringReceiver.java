@@ -39,13 +39,19 @@ public final class MonitoringReceiver {
     long highestStored(String senderNodeCode, String streamId);
 
     /**
-     * Stores {@code accepted} (possibly empty) and makes {@code seq} the stream's highest stored
-     * number, atomically and durably, if the highest is still {@code seq - 1}; returns whether it
-     * did.
+     * Stores {@code accepted} (the points of batches {@code highest + 1} to {@code seq}, possibly
+     * none) and makes {@code seq} the stream's highest stored number, atomically and durably, if
+     * the highest is still {@code highest}; returns whether it did.
      *
      * @throws cn.cpin.protocol.error.ThrottledException if there is no room now (MON-009)
      */
-    boolean store(String senderNodeCode, String streamId, long seq, List<DataPoint> accepted);
+    boolean store(String senderNodeCode, String streamId, long highest, long seq,
+        List<DataPoint> accepted);
+
+    /** At most this many points are stored in one write; larger groups are split. */
+    default int maxPointsPerWrite() {
+      return 100_000;
+    }
 
     /** Returns once everything read so far is durable (before a duplicate is acknowledged). */
     default void sync() {}
@@ -61,14 +67,136 @@ public final class MonitoringReceiver {
     this.clock = clock;
   }
 
-  /**
-   * Stores one batch from {@code caller} (null only in plaintext development mode, where callers
-   * are not authenticated) and returns its acknowledgement.
-   *
-   * @throws CpinException with the status the stream fails with
-   */
+  /** What became of a group of batches: their acknowledgements, then the failure if any. */
+  public record Outcome(List<ExportMonitoringDataResponse> acks, CpinException failure) {}
+
+  /** Stores one batch; see {@link #receive(CpinIdentity, List)}. */
   public ExportMonitoringDataResponse receive(CpinIdentity caller,
       ExportMonitoringDataRequest batch) {
+    Outcome outcome = receive(caller, List.of(batch));
+    if (outcome.failure() != null) {
+      throw outcome.failure();
+    }
+    return outcome.acks().get(0);
+  }
+
+  /**
+   * Stores consecutive batches of one stream from {@code caller} (null only in plaintext
+   * development mode, where callers are not authenticated): the accepted points of as many as
+   * fit go in one durable write (group commit), so a slow disk costs one fsync per group, not per
+   * batch. Processing stops at the first batch that fails the stream; the batches before it are
+   * stored and acknowledged.
+   */
+  public Outcome receive(CpinIdentity caller, List<ExportMonitoringDataRequest> batches) {
+    List<ExportMonitoringDataResponse> acks = new ArrayList<>();
+    int i = 0;
+    try {
+      while (i < batches.size()) {
+        i = receiveGroup(caller, batches, i, acks);
+      }
+      return new Outcome(acks, null);
+    } catch (CpinException e) {
+      return new Outcome(acks, e);
+    }
+  }
+
+  // Stores the longest run of acceptable batches of one stream from index {@code from}; returns
+  // the index after it. Acknowledgements are added only once the run is durable.
+  private int receiveGroup(CpinIdentity caller, List<ExportMonitoringDataRequest> batches,
+      int from, List<ExportMonitoringDataResponse> acks) {
+    ExportMonitoringDataRequest first = batches.get(from);
+    check(caller, first);
+    String sender = first.getSenderNodeCode();
+    String stream = first.getStreamId();
+    for (int attempt = 0; ; attempt++) {
+      long highest = store.highestStored(sender, stream);
+      long effective = highest;
+      List<DataPoint> accepted = new ArrayList<>();
+      List<ExportMonitoringDataResponse> pending = new ArrayList<>();
+      boolean duplicates = false;
+      CpinException stop = null;
+      int next = from;
+      long latest = clock.millis() + MAX_FUTURE.toMillis();
+      while (next < batches.size()) {
+        ExportMonitoringDataRequest batch = batches.get(next);
+        if (!batch.getSenderNodeCode().equals(sender) || !batch.getStreamId().equals(stream)) {
+          break;
+        }
+        if (next > from) {
+          try {
+            check(caller, batch);
+          } catch (CpinException e) {
+            stop = e;
+            break;
+          }
+        }
+        long seq = batch.getSequenceNumber();
+        if (seq <= effective) {
+          duplicates = true;
+          pending.add(ExportMonitoringDataResponse.newBuilder().setStreamId(stream)
+              .setAcknowledgedSequenceNumber(seq).setDuplicate(true).build());
+          next++;
+          continue;
+        }
+        if (seq > effective + 1) {
+          stop = new CpinException(CpinException.Kind.FAILED_PRECONDITION,
+              ErrorReason.ERROR_REASON_FAILED_PRECONDITION, "sequence_number " + seq
+              + " skips ahead; the next expected is " + (effective + 1),
+              Map.of("expected_sequence_number", Long.toString(effective + 1)));
+          break;
+        }
+        if (effective > highest
+            && accepted.size() + batch.getDataPointsCount() > store.maxPointsPerWrite()) {
+          break; // the rest goes in the next write
+        }
+        int rejected = 0;
+        String firstRejection = "";
+        for (int i = 0; i < batch.getDataPointsCount(); i++) {
+          DataPoint point = batch.getDataPoints(i);
+          String problem = problemOf(point, latest);
+          if (problem == null) {
+            accepted.add(point);
+          } else {
+            if (rejected == 0) {
+              firstRejection = "data_points[" + i + "]: " + problem;
+            }
+            rejected++;
+          }
+        }
+        ExportMonitoringDataResponse.Builder ack = ExportMonitoringDataResponse.newBuilder()
+            .setStreamId(stream).setAcknowledgedSequenceNumber(seq);
+        if (rejected > 0) {
+          ack.setPartialSuccess(ExportPartialSuccess.newBuilder()
+              .setRejectedDataPoints(rejected)
+              .setErrorMessage(rejected + " data point(s) rejected; first: " + firstRejection));
+        }
+        pending.add(ack.build());
+        effective = seq;
+        next++;
+      }
+      boolean stored = effective == highest
+          || store.store(sender, stream, highest, effective, accepted);
+      if (stored) {
+        if (duplicates) {
+          store.sync(); // acknowledge only what is durable, not merely visible
+        }
+        acks.addAll(pending);
+        if (stop != null) {
+          throw stop;
+        }
+        return next;
+      }
+      if (attempt >= 3) {
+        // Another connection keeps writing this stream: let the sender retry later.
+        throw new CpinException(CpinException.Kind.UNAVAILABLE,
+            ErrorReason.ERROR_REASON_FAILED_PRECONDITION,
+            "stream " + stream + " is being written by another connection", Map.of());
+      }
+    }
+  }
+
+  // The checks that fail the stream (MON-005).
+  private void check(CpinIdentity caller, ExportMonitoringDataRequest batch) {
     NodeCode sender = NodeCode.parse(batch.getSenderNodeCode());
     checkSender(caller, sender);
     List<FieldViolation> violations = new ArrayList<>();
@@ -90,55 +218,6 @@ public final class MonitoringReceiver {
             ErrorReason.ERROR_REASON_NOT_OWNER, "data_points[" + i + "].source_node_code "
             + source + " is neither the sender " + sender + " nor one of its children",
             Map.of("field", "data_points[" + i + "].source_node_code"));
-      }
-    }
-    String senderCode = sender.toString();
-    long seq = batch.getSequenceNumber();
-    for (int attempt = 0; ; attempt++) {
-      long highest = store.highestStored(senderCode, batch.getStreamId());
-      if (seq <= highest) {
-        store.sync();
-        return ExportMonitoringDataResponse.newBuilder().setStreamId(batch.getStreamId())
-            .setAcknowledgedSequenceNumber(seq).setDuplicate(true).build();
-      }
-      if (seq > highest + 1) {
-        throw new CpinException(CpinException.Kind.FAILED_PRECONDITION,
-            ErrorReason.ERROR_REASON_FAILED_PRECONDITION, "sequence_number " + seq
-            + " skips ahead; the next expected is " + (highest + 1),
-            Map.of("expected_sequence_number", Long.toString(highest + 1)));
-      }
-      List<DataPoint> accepted = new ArrayList<>(batch.getDataPointsCount());
-      int rejected = 0;
-      String firstRejection = "";
-      long latest = clock.millis() + MAX_FUTURE.toMillis();
-      for (int i = 0; i < batch.getDataPointsCount(); i++) {
-        DataPoint point = batch.getDataPoints(i);
-        String problem = problemOf(point, latest);
-        if (problem == null) {
-          accepted.add(point);
-        } else {
-          if (rejected == 0) {
-            firstRejection = "data_points[" + i + "]: " + problem;
-          }
-          rejected++;
-        }
-      }
-      if (store.store(senderCode, batch.getStreamId(), seq, accepted)) {
-        ExportMonitoringDataResponse.Builder ack = ExportMonitoringDataResponse.newBuilder()
-            .setStreamId(batch.getStreamId()).setAcknowledgedSequenceNumber(seq);
-        if (rejected > 0) {
-          ack.setPartialSuccess(ExportPartialSuccess.newBuilder()
-              .setRejectedDataPoints(rejected)
-              .setErrorMessage(rejected + " data point(s) rejected; first: " + firstRejection));
-        }
-        return ack.build();
-      }
-      if (attempt >= 3) {
-        // Another stream with the same id keeps winning: let the sender retry later.
-        throw new CpinException(CpinException.Kind.UNAVAILABLE,
-            ErrorReason.ERROR_REASON_FAILED_PRECONDITION,
-            "stream " + batch.getStreamId() + " is being written by another connection",
-            Map.of());
       }
     }
   }

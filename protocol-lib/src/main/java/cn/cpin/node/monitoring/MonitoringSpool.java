@@ -56,8 +56,8 @@ public final class MonitoringSpool implements AutoCloseable {
   private final EventLog events;
   private final Clock clock;
   private final ConcurrentSkipListMap<Long, Integer> sizes = new ConcurrentSkipListMap<>();
-  private final ConcurrentSkipListMap<Long, ExportMonitoringDataRequest> cache =
-      new ConcurrentSkipListMap<>();
+  // Encoded, as the exporter sends them: no second serialization per batch.
+  private final ConcurrentSkipListMap<Long, byte[]> cache = new ConcurrentSkipListMap<>();
   private final List<Runnable> appendListeners = new CopyOnWriteArrayList<>();
   private volatile long last;
   private volatile long acknowledged;
@@ -203,7 +203,7 @@ public final class MonitoringSpool implements AutoCloseable {
     sizes.put(seq, encoded.length);
     bytes += encoded.length;
     if (cachedBytes + encoded.length <= CACHE_BYTES) {
-      cache.put(seq, batch);
+      cache.put(seq, encoded);
       cachedBytes += encoded.length;
     }
     if (!alarmRaised && bytes >= ALARM_AT * maxBytes) {
@@ -219,17 +219,19 @@ public final class MonitoringSpool implements AutoCloseable {
 
   /** The spooled batch {@code seq}, if it is still held (not yet acknowledged). */
   public Optional<ExportMonitoringDataRequest> batch(long seq) {
-    ExportMonitoringDataRequest cached = cache.get(seq);
-    if (cached != null) {
-      return Optional.of(cached);
-    }
-    return store.get(key(seq)).map(bytes -> {
+    return encodedBatch(seq).map(bytes -> {
       try {
         return ExportMonitoringDataRequest.parseFrom(bytes);
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalStateException("spooled batch " + seq + " is corrupt", e);
       }
     });
+  }
+
+  /** The spooled batch {@code seq} as stored (an encoded ExportMonitoringDataRequest). */
+  public Optional<byte[]> encodedBatch(long seq) {
+    byte[] cached = cache.get(seq);
+    return cached != null ? Optional.of(cached) : store.get(key(seq));
   }
 
   /** The value of a key written with {@code alsoPut}. */
@@ -265,9 +267,9 @@ public final class MonitoringSpool implements AutoCloseable {
     acknowledged = upTo;
     for (Long s : new ArrayList<>(sizes.headMap(upTo, true).keySet())) {
       sizes.remove(s);
-      ExportMonitoringDataRequest cached = cache.remove(s);
+      byte[] cached = cache.remove(s);
       if (cached != null) {
-        cachedBytes -= cached.getSerializedSize();
+        cachedBytes -= cached.length;
       }
     }
     bytes -= freed;

@@ -5,15 +5,35 @@ import cn.cpin.monitoring.v1.ExportMonitoringDataResponse;
 import cn.cpin.monitoring.v1.MonitoringUplinkServiceGrpc;
 import cn.cpin.node.trust.AccessControlInterceptor;
 import cn.cpin.protocol.error.StatusMapping;
+import cn.cpin.protocol.error.ThrottledException;
 import cn.cpin.protocol.pki.CpinIdentity;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * gRPC adapter of {@link MonitoringReceiver}: one acknowledgement per batch, in order; the first
  * refused batch fails the stream with the status {@link StatusMapping} gives its error.
+ *
+ * <p>Batches that arrive while the previous ones are being stored wait in a small per-stream queue
+ * and are then stored together in one durable write (group commit), so the stream is not limited
+ * to one fsync per batch. A sender keeps at most a window of batches unacknowledged; a stream that
+ * queues more than {@value #MAX_QUEUED} is throttled (MON-009).
  */
 public final class MonitoringUplinkServiceImpl
     extends MonitoringUplinkServiceGrpc.MonitoringUplinkServiceImplBase {
+  static final int MAX_QUEUED = 64;
+  private static final Duration QUEUE_FULL_RETRY = Duration.ofSeconds(1);
+  private static final ExecutorService STORING = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "monitoring-receiver");
+    t.setDaemon(true);
+    return t;
+  });
+
   private final MonitoringReceiver receiver;
 
   public MonitoringUplinkServiceImpl(MonitoringReceiver receiver) {
@@ -23,41 +43,122 @@ public final class MonitoringUplinkServiceImpl
   @Override
   public StreamObserver<ExportMonitoringDataRequest> exportMonitoringData(
       StreamObserver<ExportMonitoringDataResponse> acks) {
-    CpinIdentity caller = AccessControlInterceptor.CALLER.get();
-    return new StreamObserver<>() {
-      // gRPC delivers one message at a time per call, so no lock is needed.
-      private boolean failed;
+    return new Stream(AccessControlInterceptor.CALLER.get(), acks);
+  }
 
-      @Override
-      public void onNext(ExportMonitoringDataRequest batch) {
-        if (failed) {
+  /** One ExportMonitoringData call; at most one thread stores and answers at a time. */
+  private final class Stream implements StreamObserver<ExportMonitoringDataRequest> {
+    private final CpinIdentity caller;
+    private final StreamObserver<ExportMonitoringDataResponse> acks;
+    private final Object lock = new Object();
+    // Guarded by lock.
+    private List<ExportMonitoringDataRequest> queued = new ArrayList<>();
+    private boolean storing;
+    private boolean halfClosed;
+    private boolean done;
+
+    Stream(CpinIdentity caller, StreamObserver<ExportMonitoringDataResponse> acks) {
+      this.caller = caller;
+      this.acks = acks;
+      if (acks instanceof ServerCallStreamObserver<ExportMonitoringDataResponse> server) {
+        // A cancelled call ignores late acknowledgements instead of throwing at the storer.
+        server.setOnCancelHandler(() -> onError(io.grpc.Status.CANCELLED.asException()));
+      }
+    }
+
+    @Override
+    public void onNext(ExportMonitoringDataRequest batch) {
+      synchronized (lock) {
+        if (done) {
           return;
         }
-        ExportMonitoringDataResponse ack;
-        try {
-          ack = receiver.receive(caller, batch);
-        } catch (RuntimeException e) {
-          failed = true;
-          if (StatusMapping.isUnexpected(e)) {
-            throw e; // logged and reported as INTERNAL by the error-mapping interceptor
+        if (queued.size() >= MAX_QUEUED) {
+          done = true;
+          if (!storing) {
+            acks.onError(StatusMapping.toStatusRuntimeException(new ThrottledException(
+                "more than " + MAX_QUEUED + " batches waiting to be stored", QUEUE_FULL_RETRY)));
           }
-          acks.onError(StatusMapping.toStatusRuntimeException(e));
+          queued.clear();
           return;
         }
-        acks.onNext(ack);
+        queued.add(batch);
+        if (storing) {
+          return;
+        }
+        storing = true;
       }
+      STORING.execute(this::storeQueued);
+    }
 
-      @Override
-      public void onError(Throwable t) {
-        failed = true; // the sender went away; it resends what was not acknowledged
+    private void storeQueued() {
+      while (true) {
+        List<ExportMonitoringDataRequest> batches;
+        synchronized (lock) {
+          if (queued.isEmpty() || done) {
+            storing = false;
+            if (done && !halfClosed) {
+              // Throttled while storing: fail now that no other thread answers.
+              acks.onError(StatusMapping.toStatusRuntimeException(new ThrottledException(
+                  "more than " + MAX_QUEUED + " batches waiting to be stored",
+                  QUEUE_FULL_RETRY)));
+            } else if (halfClosed && !done) {
+              done = true;
+              acks.onCompleted();
+            }
+            return;
+          }
+          batches = queued;
+          queued = new ArrayList<>();
+        }
+        MonitoringReceiver.Outcome outcome;
+        try {
+          outcome = receiver.receive(caller, batches);
+        } catch (RuntimeException e) {
+          // A bug: INTERNAL without detail (StatusMapping), never a hang.
+          fail(e);
+          return;
+        }
+        for (ExportMonitoringDataResponse ack : outcome.acks()) {
+          acks.onNext(ack);
+        }
+        if (outcome.failure() != null) {
+          fail(outcome.failure());
+          return;
+        }
       }
+    }
 
-      @Override
-      public void onCompleted() {
-        if (!failed) {
+    private void fail(RuntimeException e) {
+      synchronized (lock) {
+        done = true;
+        halfClosed = true; // nothing more is answered
+        storing = false;
+        queued.clear();
+      }
+      acks.onError(StatusMapping.toStatusRuntimeException(e));
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      synchronized (lock) {
+        done = true; // the sender went away; it resends what was not acknowledged
+        halfClosed = true;
+        queued.clear();
+      }
+    }
+
+    @Override
+    public void onCompleted() {
+      synchronized (lock) {
+        if (done) {
+          return;
+        }
+        halfClosed = true;
+        if (!storing) {
+          done = true;
           acks.onCompleted();
         }
       }
-    };
+    }
   }
 }

@@ -32,11 +32,11 @@ public final class RelayStore implements MonitoringReceiver.BatchStore {
   }
 
   @Override
-  public boolean store(String senderNodeCode, String streamId, long seq,
+  public boolean store(String senderNodeCode, String streamId, long highest, long seq,
       List<DataPoint> accepted) {
     String key = key(senderNodeCode, streamId);
-    Optional<byte[]> expected = seq == 1 ? Optional.empty()
-        : Optional.of(Long.toString(seq - 1).getBytes(StandardCharsets.US_ASCII));
+    Optional<byte[]> expected = highest == 0 ? Optional.empty()
+        : Optional.of(Long.toString(highest).getBytes(StandardCharsets.US_ASCII));
     try {
       return spool.append(accepted, -1,
           Map.of(key, Long.toString(seq).getBytes(StandardCharsets.US_ASCII)),
@@ -44,6 +44,12 @@ public final class RelayStore implements MonitoringReceiver.BatchStore {
     } catch (MonitoringSpool.SpoolFullException e) {
       throw new ThrottledException("the relay spool is full: " + e.getMessage(), FULL_RETRY);
     }
+  }
+
+  // A relayed group becomes one batch of this node's stream, within the protocol's 10,000.
+  @Override
+  public int maxPointsPerWrite() {
+    return 10_000;
   }
 
   @Override
