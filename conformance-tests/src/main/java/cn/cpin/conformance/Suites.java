@@ -39,7 +39,19 @@ public final class Suites {
             return target;
           }
         },
+        new AbstractAggregationSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
+        },
         new AbstractMonitoringSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
+        },
+        new AbstractSelectionSuite() {
           @Override
           protected ConformanceTarget target() {
             return target;

@@ -35,7 +35,8 @@ class CheckCitationsTest {
     Set<String> cited = new TreeSet<>();
     for (Class<?> suite : List.of(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
         AbstractTrustSuite.class, AbstractIdentifierSuite.class,
-        AbstractServiceCenterSuite.class, AbstractMonitoringSuite.class)) {
+        AbstractServiceCenterSuite.class, AbstractAggregationSuite.class,
+        AbstractMonitoringSuite.class, AbstractSelectionSuite.class)) {
       for (Method check : ConformanceRunner.checksOf(suite)) {
         Check annotation = check.getAnnotation(Check.class);
         for (String id : annotation.requirements()) {
@@ -52,6 +53,7 @@ class CheckCitationsTest {
     assertThat(Suites.bind(none)).extracting(s -> (Object) s.getClass().getSuperclass())
         .containsExactly(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
             AbstractTrustSuite.class, AbstractIdentifierSuite.class,
-            AbstractServiceCenterSuite.class, AbstractMonitoringSuite.class);
+            AbstractServiceCenterSuite.class, AbstractAggregationSuite.class,
+            AbstractMonitoringSuite.class, AbstractSelectionSuite.class);
   }
 }
