@@ -50,12 +50,6 @@ public final class Suites {
           protected ConformanceTarget target() {
             return target;
           }
-        },
-        new AbstractSelectionSuite() {
-          @Override
-          protected ConformanceTarget target() {
-            return target;
-          }
         });
   }
 
