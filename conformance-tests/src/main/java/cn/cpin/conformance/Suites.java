@@ -50,6 +50,18 @@ public final class Suites {
           protected ConformanceTarget target() {
             return target;
           }
+        },
+        new AbstractSelectionSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
+        },
+        new AbstractOrderSuite() {
+          @Override
+          protected ConformanceTarget target() {
+            return target;
+          }
         });
   }
 

@@ -36,7 +36,8 @@ class CheckCitationsTest {
     for (Class<?> suite : List.of(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
         AbstractTrustSuite.class, AbstractIdentifierSuite.class,
         AbstractServiceCenterSuite.class, AbstractAggregationSuite.class,
-        AbstractMonitoringSuite.class)) {
+        AbstractMonitoringSuite.class, AbstractSelectionSuite.class,
+        AbstractOrderSuite.class)) {
       for (Method check : ConformanceRunner.checksOf(suite)) {
         Check annotation = check.getAnnotation(Check.class);
         for (String id : annotation.requirements()) {
@@ -54,6 +55,7 @@ class CheckCitationsTest {
         .containsExactly(AbstractNodeSuite.class, AbstractRequestValidationSuite.class,
             AbstractTrustSuite.class, AbstractIdentifierSuite.class,
             AbstractServiceCenterSuite.class, AbstractAggregationSuite.class,
-            AbstractMonitoringSuite.class);
+            AbstractMonitoringSuite.class, AbstractSelectionSuite.class,
+            AbstractOrderSuite.class);
   }
 }
