@@ -68,8 +68,9 @@ public final class Benchmarks implements Callable<Integer> {
   private static final int PAIRS = 4;
   private static final CpinIdentity REGIONAL_OPERATOR = CpinIdentity.operator(Federation.REGIONAL);
 
-  @Option(names = "--only", split = ",", paramLabel = "a|b|c|m",
-      description = "Run only these benchmarks (default: a,b,c; m is the monitoring uplink).")
+  @Option(names = "--only", split = ",", paramLabel = "a|b|c|g|m",
+      description = "Run only these benchmarks (default: a,b,c; g is aggregation, m the "
+          + "monitoring uplink).")
   private Set<String> only = Set.of("a", "b", "c");
 
   @Option(names = "--seconds", defaultValue = "10",
@@ -107,6 +108,19 @@ public final class Benchmarks implements Callable<Integer> {
       description = "(m) data points per uplink batch (default: ${DEFAULT-VALUE}).")
   private int monitoringBatch;
 
+  @Option(names = "--providers", defaultValue = "10000",
+      description = "(g) simulated providers, half at the industry node (default: ${DEFAULT-VALUE}).")
+  private int providers;
+
+  @Option(names = "--changes-per-second", defaultValue = "500",
+      description = "(g) provider changes per second while measuring (default: ${DEFAULT-VALUE}).")
+  private double changesPerSecond;
+
+  @Option(names = "--heap-resources", defaultValue = "1000000",
+      description = "(g) resources in the inventory whose heap is measured (default: "
+          + "${DEFAULT-VALUE}).")
+  private int heapResources;
+
   private final List<Row> rows = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
 
@@ -142,6 +156,9 @@ public final class Benchmarks implements Callable<Integer> {
       if (only.contains("c")) {
         etcdIssuance(root);
       }
+      if (only.contains("g")) {
+        aggregation(root);
+      }
       if (only.contains("m")) {
         monitoringUplink(root);
       }
@@ -169,6 +186,34 @@ public final class Benchmarks implements Callable<Integer> {
       rows.add(new Row("(m) spool on / in memory", on / off, "×", "", fmtRatio(on / off), ""));
       reportProblems("national (m)", federation.nationalEvents);
     }
+  }
+
+  // ---- (g) aggregation: propagation latency and heap ---------------------------------------
+
+  private void aggregation(Path root) throws Exception {
+    // The heap first, while the JVM holds little else.
+    if (heapResources > 0) {
+      System.out.printf("%n(g) heap of the inventory for %,d resources%n", heapResources);
+      long heap = AggregationBench.heapFor(heapResources, System.out);
+      double mib = heap / (1024.0 * 1024);
+      rows.add(new Row("(g) inventory heap, " + heapResources / 1000 + "k resources", mib, "MiB",
+          "<= 1024", fmtRatio(heap / (double) AggregationBench.HEAP_TARGET_BYTES),
+          verdict(heap <= AggregationBench.HEAP_TARGET_BYTES)));
+    }
+    AggregationBench.Figures f = AggregationBench.propagation(root.resolve("aggregation"),
+        providers, 3, seconds, changesPerSecond, System.out);
+    double p99 = AggregationBench.percentile(f.viaIndustryMs(), 99);
+    rows.add(new Row("(g) change → regional view p50, via industry", AggregationBench.percentile(
+        f.viaIndustryMs(), 50), "ms", "", "", ""));
+    rows.add(new Row("(g) change → regional view p99, via industry", p99, "ms",
+        "<= 1000", fmtRatio(p99 / AggregationBench.LATENCY_TARGET_MS),
+        verdict(p99 <= AggregationBench.LATENCY_TARGET_MS && f.lost() == 0)));
+    double direct = AggregationBench.percentile(f.directMs(), 99);
+    rows.add(new Row("(g) change → regional view p99, direct", direct, "ms", "<= 1000",
+        fmtRatio(direct / AggregationBench.LATENCY_TARGET_MS),
+        verdict(direct <= AggregationBench.LATENCY_TARGET_MS && f.lost() == 0)));
+    notes.add(String.format(Locale.ROOT, "(g) %,d providers connected in %.1f s; %,d changes, "
+        + "%d not seen within 10 s", providers, f.connectSeconds(), f.changes(), f.lost()));
   }
 
   // ---- (a) resolution vs an empty RPC ------------------------------------------------------
