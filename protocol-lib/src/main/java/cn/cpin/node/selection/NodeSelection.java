@@ -22,6 +22,7 @@ import java.util.Optional;
  * current by the inventory's change notifications, and the dedicated lines it uses (flow 11).
  */
 public final class NodeSelection implements DemandBook.DemandMatcher {
+  private static final int PAGE = 10_000;
   private final Selector selector;
   private final DedicatedLineBook lines;
   private final ServiceCenter serviceCenter;
@@ -36,8 +37,12 @@ public final class NodeSelection implements DemandBook.DemandMatcher {
     this.selector = new Selector(NetworkModel.defaults(), inventory::get, lines::openLines,
         context.clock(), context.nodeCode().toString());
     inventory.onChange(ids -> ids.forEach(id -> refresh(inventory, id)));
-    for (Resource r : inventory.list(Inventory.Filter.ALL, "", Integer.MAX_VALUE)) {
-      selector.update(r);
+    // What the inventory held before this node started serving, a page at a time.
+    String after = "";
+    for (List<Resource> page = inventory.list(Inventory.Filter.ALL, after, PAGE);
+        !page.isEmpty(); page = inventory.list(Inventory.Filter.ALL, after, PAGE)) {
+      page.forEach(selector::update);
+      after = page.get(page.size() - 1).getResourceId();
     }
     monitoring.gauge(Indicators.LINES_OPEN, "1", () -> List.of(new MonitoringCollector.Sample(
         Map.of(), lines.openLines().size())));
