@@ -68,9 +68,9 @@ public final class Benchmarks implements Callable<Integer> {
   private static final int PAIRS = 4;
   private static final CpinIdentity REGIONAL_OPERATOR = CpinIdentity.operator(Federation.REGIONAL);
 
-  @Option(names = "--only", split = ",", paramLabel = "a|b|c|g|m",
+  @Option(names = "--only", split = ",", paramLabel = "a|b|c|g|m|o",
       description = "Run only these benchmarks (default: a,b,c; g is aggregation, m the "
-          + "monitoring uplink).")
+          + "monitoring uplink, o orders).")
   private Set<String> only = Set.of("a", "b", "c");
 
   @Option(names = "--seconds", defaultValue = "10",
@@ -162,11 +162,43 @@ public final class Benchmarks implements Callable<Integer> {
       if (only.contains("m")) {
         monitoringUplink(root);
       }
+      if (only.contains("o")) {
+        orders(root);
+      }
     } finally {
       deleteTree(root);
     }
     printTable((System.nanoTime() - started) / 1e9);
     return 0;
+  }
+
+  // ---- (o) orders: reservations under contention, zero double booking ---------------------
+
+  private void orders(Path root) throws Exception {
+    int threads = 8;
+    System.out.printf("%n(o) orders: %d threads reserve 1-unit 1-hour slots (%d slots) of 2 "
+        + "resources of 4 units, holding 4 each; baseline: a resource per thread%n", threads,
+        OrderBench.SLOTS);
+    Files.createDirectories(root.resolve("o"));
+    OrderBench.Figures f = OrderBench.run(root.resolve("o"), threads, 2, 4, 4, seconds, PAIRS,
+        System.out);
+    double contended = f.contended().stream().mapToDouble(OrderBench.Phase::reservationsPerSecond)
+        .average().orElse(0);
+    double refused = f.contended().stream().mapToDouble(OrderBench.Phase::refusalsPerSecond)
+        .average().orElse(0);
+    double own = f.uncontended().stream()
+        .mapToDouble(OrderBench.Phase::reservationsPerSecond).average().orElse(0);
+    rows.add(new Row("(o) reservations/s, 8 threads on 2 shared resources", contended, "orders/s",
+        "", "", ""));
+    rows.add(new Row("(o) refused/s (no room), same phases", refused, "orders/s", "", "", ""));
+    rows.add(new Row("(o) reservations/s, a resource per thread (baseline)", own, "orders/s", "",
+        "", ""));
+    rows.add(new Row("(o) contended / baseline", contended / own, "×", "", fmtRatio(
+        contended / own), ""));
+    rows.add(new Row("(o) slots seen over-committed", f.doubleBooked(), "", "0", "",
+        verdict(f.doubleBooked() == 0)));
+    notes.add(String.format(Locale.ROOT, "(o) %,d orders read back, all RELEASED; each granted "
+        + "reservation is followed by a release (two durable writes)", f.ordersChecked()));
   }
 
   // ---- (m) monitoring uplink: points per second over one stream -----------------------------
