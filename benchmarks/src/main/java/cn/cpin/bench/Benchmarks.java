@@ -108,6 +108,10 @@ public final class Benchmarks implements Callable<Integer> {
       description = "(m) data points per uplink batch (default: ${DEFAULT-VALUE}).")
   private int monitoringBatch;
 
+  @Option(names = "--monitoring-attributes", defaultValue = "0",
+      description = "(m) attributes per data point (default: ${DEFAULT-VALUE}).")
+  private int monitoringAttributes;
+
   @Option(names = "--providers", defaultValue = "10000",
       description = "(g) simulated providers, half at the industry node (default: ${DEFAULT-VALUE}).")
   private int providers;
@@ -205,10 +209,11 @@ public final class Benchmarks implements Callable<Integer> {
 
   private void monitoringUplink(Path root) throws Exception {
     System.out.printf("%n(m) monitoring uplink, one stream to the national node as 86.44, "
-        + "batches of %,d points, spool on vs spool in memory%n", monitoringBatch);
+        + "batches of %,d points with %d attributes each, spool on vs spool in memory%n",
+        monitoringBatch, monitoringAttributes);
     try (Federation federation = Federation.start(root.resolve("m"))) {
       MonitoringBench.Figures f = MonitoringBench.run(federation, root.resolve("m-spools"),
-          monitoringBatch, warmup, seconds / PAIRS, PAIRS, System.out);
+          monitoringBatch, monitoringAttributes, warmup, seconds / PAIRS, PAIRS, System.out);
       double on = f.spooled().stream().mapToDouble(Double::doubleValue).average().orElse(0);
       double off = f.baseline().stream().mapToDouble(Double::doubleValue).average().orElse(0);
       rows.add(new Row("(m) uplink points/s, spool on", on, "points/s", "≥ 200,000/s",
@@ -216,6 +221,10 @@ public final class Benchmarks implements Callable<Integer> {
       rows.add(new Row("(m) uplink points/s, spool in memory (baseline)", off, "points/s", "", "",
           ""));
       rows.add(new Row("(m) spool on / in memory", on / off, "×", "", fmtRatio(on / off), ""));
+      double perCpu = f.spooledPerCpu().stream().mapToDouble(Double::doubleValue).average()
+          .orElse(0);
+      rows.add(new Row("(m) points per CPU-second, spool on", perCpu, "points/CPU-s", "", "",
+          ""));
       reportProblems("national (m)", federation.nationalEvents);
     }
   }

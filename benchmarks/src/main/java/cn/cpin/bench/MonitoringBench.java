@@ -29,43 +29,66 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * over one ExportMonitoringData stream (mTLS, as node 86.44) to the running national node, which
  * stores each batch durably before acknowledging it. Spool on: the production spool (embedded
  * store, fsync per batch). Baseline, same run, alternating phases: the same spool code on a
- * store in memory (no sender-side disk). The figure is points acknowledged per second.
+ * store in memory (no sender-side disk). The figure is points acknowledged per second. Points
+ * are the synthetic source's (indicator, category, source, time, value, unit, province) with
+ * {@code --monitoring-attributes} attributes each (default 0).
  */
 final class MonitoringBench {
   static final double TARGET = 200_000;
   // At most this many batches spooled ahead of the acknowledgements, so the spool stays small.
   private static final int AHEAD = 32;
 
-  /** Points/s per phase: spool on and spool off, alternating. */
-  record Figures(List<Double> spooled, List<Double> baseline, int batchSize) {}
+  /**
+   * Per phase, spool on and spool off alternating: points acknowledged per second of wall time,
+   * and per second of this process's CPU time (sender, receiver and transport all run here).
+   */
+  record Figures(List<Double> spooled, List<Double> baseline, List<Double> spooledPerCpu,
+      List<Double> baselinePerCpu, int batchSize) {}
+
+  /** One phase's figures. */
+  private record Phase(double perSecond, double perCpuSecond) {}
 
   private MonitoringBench() {}
 
-  static Figures run(Federation federation, Path dir, int batchSize, double warmupSeconds,
-      double phaseSeconds, int pairs, PrintStream out) throws Exception {
+  static Figures run(Federation federation, Path dir, int batchSize, int attributes,
+      double warmupSeconds, double phaseSeconds, int pairs, PrintStream out) throws Exception {
     ManagedChannel channel = federation.nationalAsRegionalNode();
     List<DataPoint> batch = new ArrayList<>();
     Indicators.Source source = Indicators.Source.of(Federation.REGIONAL);
     Instant now = Instant.now();
     for (int i = 0; i < batchSize; i++) {
-      batch.add(SyntheticSource.point(source, i, now));
+      // The synthetic source's points with {@code attributes} attributes each (protobuf map
+      // entries are the costliest part of a point to encode and parse).
+      DataPoint.Builder point = SyntheticSource.point(source, i, now).toBuilder()
+          .clearAttributes();
+      for (int a = 0; a < attributes; a++) {
+        point.putAttributes("attribute_" + a, "value_" + (i % 7));
+      }
+      batch.add(point.build());
     }
     Files.createDirectories(dir);
     phase(channel, dir, batch, true, warmupSeconds / 2, 0);
     phase(channel, dir, batch, false, warmupSeconds / 2, 1);
     List<Double> on = new ArrayList<>();
     List<Double> off = new ArrayList<>();
+    List<Double> onCpu = new ArrayList<>();
+    List<Double> offCpu = new ArrayList<>();
     for (int p = 0; p < pairs; p++) {
-      on.add(phase(channel, dir, batch, true, phaseSeconds, 2 + 2 * p));
-      off.add(phase(channel, dir, batch, false, phaseSeconds, 3 + 2 * p));
-      out.printf(Locale.ROOT, "  pair %d: spool on %,.0f points/s, spool off %,.0f "
-          + "points/s, ratio %.2f%n", p + 1, on.get(p), off.get(p), on.get(p) / off.get(p));
+      Phase a = phase(channel, dir, batch, true, phaseSeconds, 2 + 2 * p);
+      Phase b = phase(channel, dir, batch, false, phaseSeconds, 3 + 2 * p);
+      on.add(a.perSecond());
+      off.add(b.perSecond());
+      onCpu.add(a.perCpuSecond());
+      offCpu.add(b.perCpuSecond());
+      out.printf(Locale.ROOT, "  pair %d: spool on %,.0f points/s (%,.0f per CPU-s), spool off "
+          + "%,.0f points/s (%,.0f per CPU-s), ratio %.2f%n", p + 1, a.perSecond(),
+          a.perCpuSecond(), b.perSecond(), b.perCpuSecond(), a.perSecond() / b.perSecond());
     }
-    return new Figures(on, off, batchSize);
+    return new Figures(on, off, onCpu, offCpu, batchSize);
   }
 
   // One phase on a fresh spool (and stream): points acknowledged per second while it ran.
-  private static double phase(ManagedChannel channel, Path dir, List<DataPoint> batch,
+  private static Phase phase(ManagedChannel channel, Path dir, List<DataPoint> batch,
       boolean durable, double seconds, int index) throws Exception {
     EventLog quiet = new EventLog("86.44", new PrintStream(OutputStream.nullOutputStream()));
     KeyValueStore store = durable
@@ -81,6 +104,7 @@ final class MonitoringBench {
       long end = System.nanoTime() + (long) (seconds * 1e9);
       long startAck = -1;
       long startNanos = 0;
+      long startCpu = 0;
       while (System.nanoTime() < end) {
         if (spool.lastSequence() - spool.acknowledgedSequence() < AHEAD) {
           spool.append(batch);
@@ -91,18 +115,26 @@ final class MonitoringBench {
         if (startAck < 0 && spool.acknowledgedSequence() > 0) {
           startAck = spool.acknowledgedSequence();
           startNanos = System.nanoTime();
+          startCpu = processCpuNanos();
         }
       }
       long acked = spool.acknowledgedSequence();
       double elapsed = (System.nanoTime() - startNanos) / 1e9;
-      if (startAck < 0 || elapsed <= 0) {
-        return 0;
+      double cpu = (processCpuNanos() - startCpu) / 1e9;
+      if (startAck < 0 || elapsed <= 0 || cpu <= 0) {
+        return new Phase(0, 0);
       }
-      return (acked - startAck) * (double) batch.size() / elapsed;
+      double points = (acked - startAck) * (double) batch.size();
+      return new Phase(points / elapsed, points / cpu);
     } finally {
       exporter.close();
       spool.close();
     }
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   /** The baseline's spool store: the same interface in memory, nothing on disk. */
