@@ -174,7 +174,9 @@ final class AggregationBench {
           .intercept(new AccessControlInterceptor(code, verifier, c -> false, Clock.systemUTC(),
               participant -> Set.of(CallerRole.CALLER_ROLE_PROVIDER)))
           .intercept(new ErrorMappingInterceptor((method, e) -> events.error(
-              "rpc.unexpected_error", "method", method, "exception", e.toString())));
+              "rpc.unexpected_error", "method", method, "exception", e.toString(), "at",
+              Arrays.toString(Arrays.copyOf(e.getStackTrace(),
+                  Math.min(6, e.getStackTrace().length))))));
       server = builder.build().start();
     }
 
@@ -199,7 +201,23 @@ final class AggregationBench {
     CertificateAuthority regionalCa = TestCertificates.issuingCa(root_, REGIONAL);
     CertificateAuthority industryCa = TestCertificates.issuingCa(root_, INDUSTRY);
     List<java.security.cert.X509Certificate> anchors = List.of(root_.certificate());
-    EventLog events = new EventLog("bench", new PrintStream(PrintStream.nullOutputStream()));
+    // Only errors (e.g. an unexpected exception behind an INTERNAL status) reach the output.
+    EventLog events = new EventLog("bench", new PrintStream(new java.io.OutputStream() {
+      private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+      @Override
+      public synchronized void write(int b) {
+        if (b != '\n') {
+          line.write(b);
+          return;
+        }
+        String text = line.toString(java.nio.charset.StandardCharsets.UTF_8);
+        line.reset();
+        if (text.contains("\"level\":\"ERROR\"")) {
+          out.println("  " + text);
+        }
+      }
+    }, true, java.nio.charset.StandardCharsets.UTF_8));
     List<AutoCloseable> open = new ArrayList<>();
     try {
       AggregationServer regional = new AggregationServer(REGIONAL, root.resolve("86.44"),
