@@ -457,6 +457,54 @@ class OrderBookTest {
         e -> assertThat(e.kind()).isEqualTo(CpinException.Kind.FAILED_PRECONDITION));
   }
 
+  @Test
+  void everyOrderEventGoesToMonitoring() {
+    cn.cpin.node.EventLog events = new cn.cpin.node.EventLog(NODE.toString(),
+        new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true,
+            java.nio.charset.StandardCharsets.UTF_8));
+    try (cn.cpin.node.monitoring.MonitoringSpool spool = cn.cpin.node.monitoring.MonitoringSpool
+        .open(EmbeddedKeyValueStore.open(dir.resolve("spool.mv")), NODE.toString(), 1 << 20,
+            events, clock)) {
+      cn.cpin.node.monitoring.MonitoringCollector collector =
+          new cn.cpin.node.monitoring.MonitoringCollector(
+              cn.cpin.node.monitoring.Indicators.Source.of(NODE), spool, events, clock,
+              Duration.ofSeconds(15));
+      NodeOrders node = new NodeOrders(new NodeContext(NODE, dir, null, store, null, clock, null),
+          issuer, center, lines, id -> Optional.ofNullable(inventory.get(id)));
+      node.reportTo(collector);
+      Identifier buyer = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+      CpinIdentity asBuyer = CpinIdentity.participant(NODE, buyer);
+      Resource resource = resource(4, 500);
+      Order first = node.orders().reserve(asBuyer, reserve("o-1", buyer, resource, 2,
+          window(1, 3)));
+      node.orders().confirm(asBuyer, confirm("k-1", first));
+      Order second = node.orders().reserve(asBuyer, reserve("o-2", buyer, resource, 1,
+          window(1, 2)));
+      node.orders().release(asBuyer, release("r-1", second));
+      collector.flush();
+
+      Map<String, Double> counted = new java.util.TreeMap<>();
+      for (long s = spool.acknowledgedSequence() + 1; s <= spool.lastSequence(); s++) {
+        for (var p : spool.batch(s).orElseThrow().getDataPointsList()) {
+          if (p.hasCounter()) {
+            if (p.getIndicator().equals(cn.cpin.node.monitoring.Indicators.ORDER_EVENTS)) {
+              assertThat(p.getCategory()).isEqualTo(
+                  cn.cpin.monitoring.v1.MonitoringCategory.MONITORING_CATEGORY_SCHEDULING_BUSINESS);
+            }
+            counted.merge(p.getIndicator() + p.getAttributesMap(), p.getCounter().getValue(),
+                Double::sum);
+          }
+        }
+      }
+      assertThat(counted).containsEntry("scheduling.orders{event=RESERVED}", 2.0)
+          .containsEntry("scheduling.orders{event=CONFIRMED}", 1.0)
+          .containsEntry("scheduling.orders{event=RELEASED}", 1.0)
+          .containsEntry("platform.orders.confirmed{}", 1.0)
+          .containsEntry("platform.orders.value_minor_units{}", 2.0 * 2 * 500)
+          .doesNotContainKey("application.orders.confirmed{}"); // a user, not an application
+    }
+  }
+
   /**
    * SEL-015 under contention: many threads, through two books sharing one store (as replicas
    * do), reserve, confirm and release random windows of few resources. Afterwards no instant of
