@@ -267,13 +267,14 @@ class MonitoringUplinkTest {
     }
 
     @Override
-    public boolean store(String sender, String streamId, long seq, List<DataPoint> accepted) {
+    public boolean store(String sender, String streamId, long highest, long seq,
+        List<DataPoint> accepted) {
       int call = calls.incrementAndGet();
       callTimes.add(System.nanoTime());
       if (failBefore.containsKey(call)) {
         throw failBefore.get(call).get();
       }
-      boolean stored = delegate.store(sender, streamId, seq, accepted);
+      boolean stored = delegate.store(sender, streamId, highest, seq, accepted);
       if (failAfter.containsKey(call)) {
         throw failAfter.get(call).get();
       }
