@@ -162,9 +162,13 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     long stamp = lock.tryOptimisticRead();
     if (stamp != 0) {
       checkOpen();
-      byte[] value = map.get(key); // MVMap reads are safe beside a writer; validate says if one ran
-      if (lock.validate(stamp)) {
-        return value == null ? Optional.empty() : Optional.of(value.clone());
+      try {
+        byte[] value = map.get(key); // MVMap reads are safe beside a writer; validate tells
+        if (lock.validate(stamp)) {
+          return value == null ? Optional.empty() : Optional.of(value.clone());
+        }
+      } catch (RuntimeException closedMeanwhile) {
+        // read again under the lock, which reports a closed store as such
       }
     }
     stamp = lock.readLock();
@@ -187,9 +191,13 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     long stamp = lock.tryOptimisticRead();
     if (stamp != 0) {
       checkOpen();
-      SortedMap<String, byte[]> out = scanUnlocked(prefix, limit);
-      if (lock.validate(stamp)) {
-        return out;
+      try {
+        SortedMap<String, byte[]> out = scanUnlocked(prefix, limit);
+        if (lock.validate(stamp)) {
+          return out;
+        }
+      } catch (RuntimeException closedMeanwhile) {
+        // read again under the lock, which reports a closed store as such
       }
     }
     stamp = lock.readLock();

@@ -177,6 +177,9 @@ final class WriteAheadLog implements AutoCloseable {
 
   /** Seals the current segment and starts one for records from {@code nextSequence}. */
   void rotate(long nextSequence) throws IOException {
+    if (current().firstSequence == nextSequence) {
+      return; // still empty (a rotation just before a crash left it): it already starts there
+    }
     Segment next = newSegment(dir, nextSequence);
     current().sealed = true;
     List<Segment> now = new ArrayList<>(segments);

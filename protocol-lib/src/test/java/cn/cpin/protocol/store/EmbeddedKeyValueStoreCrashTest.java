@@ -263,6 +263,28 @@ class EmbeddedKeyValueStoreCrashTest {
         .isInstanceOf(KeyValueStoreException.class).hasMessageContaining("lost");
   }
 
+  @Test
+  void crashRightAfterARotationRecoversAndCheckpointsAgain() throws IOException {
+    EmbeddedKeyValueStore store = EmbeddedKeyValueStore.open(file(), Duration.ZERO, 1L << 20);
+    for (int i = 1; i <= 5; i++) {
+      store.write(Map.of("r/" + i, b("value " + i), "r/last", b(Integer.toString(i))),
+          List.of(), Map.of());
+    }
+    assertThat(store.beginCheckpoint()).isEqualTo(5); // a new, empty segment; no commit yet
+    store.crashForTest();
+    try (EmbeddedKeyValueStore reopened = EmbeddedKeyValueStore.open(file(), Duration.ZERO,
+        1L << 20)) {
+      assertRecords(reopened, 5);
+      reopened.checkpoint(); // covers the replayed records, in the segment left empty
+      reopened.put("r/6", b("value 6"));
+      reopened.put("r/last", b("6"));
+      reopened.crashForTest();
+    }
+    try (KeyValueStore reopened = EmbeddedKeyValueStore.open(file())) {
+      assertRecords(reopened, 6);
+    }
+  }
+
   // ---- checkpoints racing with writers ----
 
   /**
