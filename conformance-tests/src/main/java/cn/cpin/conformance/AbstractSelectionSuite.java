@@ -49,7 +49,6 @@ import java.util.stream.Collectors;
  * The servers stay in the node's inventory: run the suite against test deployments only.
  */
 public abstract class AbstractSelectionSuite extends ConformanceSuite {
-  private static final SecureRandom RANDOM = new SecureRandom();
   private static final double EPSILON = 1e-9;
 
   // The suite's servers, published once per run: local key → resource id.
@@ -190,9 +189,8 @@ public abstract class AbstractSelectionSuite extends ConformanceSuite {
     }
     model = "CONFORMANCE-" + UUID.randomUUID().toString().substring(0, 8)
         .toUpperCase(java.util.Locale.ROOT);
-    String provider = approvedProvider();
-    ProviderClient client = new ProviderClient(target().channelAs(CpinIdentity.participant(
-        target().nodeCode(), Identifier.parse(provider))), provider);
+    String provider = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+    ProviderClient client = new ProviderClient(asParticipant(provider), provider);
     try {
       client.connect().get(deadlineMillis(), TimeUnit.MILLISECONDS);
       client.snapshot(List.of(
@@ -240,26 +238,6 @@ public abstract class AbstractSelectionSuite extends ConformanceSuite {
         .build();
   }
 
-  private String approvedProvider() {
-    StringBuilder first17 = new StringBuilder("91110000");
-    while (first17.length() < 17) {
-      first17.append(CreditCode.ALPHABET.charAt(RANDOM.nextInt(CreditCode.ALPHABET.length())));
-    }
-    var participants = ParticipantServiceGrpc.newBlockingStub(target().channelAs(
-        CpinIdentity.operator(target().nodeCode()))).withDeadlineAfter(deadlineMillis(), MILLIS);
-    String id = participants.registerParticipant(RegisterParticipantRequest.newBuilder()
-            .setRequestId("conformance-" + UUID.randomUUID())
-            .setOrganization(Organization.newBuilder()
-                .setCreditCode(first17.toString() + CreditCode.checkCharacter(first17)))
-            .setDisplayName("Conformance selection provider")
-            .addKinds(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER)
-            .addContacts(Contact.newBuilder().setName("Conformance Contact")).build())
-        .getParticipant().getParticipantId();
-    participants.approveParticipant(ApproveParticipantRequest.newBuilder()
-        .setRequestId("conformance-" + UUID.randomUUID()).setParticipantId(id).build());
-    return id;
-  }
-
   private DemandConstraints.Builder demand() {
     return DemandConstraints.newBuilder().setComputeKind(ComputeKind.COMPUTE_KIND_AI)
         .setAcceleratorModel(model).setMinAcceleratorCount(8);
@@ -278,8 +256,7 @@ public abstract class AbstractSelectionSuite extends ConformanceSuite {
   }
 
   private SelectionServiceGrpc.SelectionServiceBlockingStub selection() {
-    return SelectionServiceGrpc.newBlockingStub(target().channelAs(
-            CpinIdentity.operator(target().nodeCode())))
+    return SelectionServiceGrpc.newBlockingStub(asOperator())
         .withDeadlineAfter(deadlineMillis(), MILLIS);
   }
 }

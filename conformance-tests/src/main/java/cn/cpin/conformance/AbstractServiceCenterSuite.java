@@ -73,14 +73,14 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
       + "fails GB 32100 with the rule it breaks, naming organization.credit_code")
   void creditCodeRules() {
     setUp();
-    String good = creditCode();
+    String good = freshCreditCode();
     char wrongCheck = ALPHABET.charAt((ALPHABET.indexOf(good.charAt(17)) + 1) % ALPHABET.length());
     for (String[] bad : new String[][] {
         {good.substring(0, 17) + wrongCheck, "CREDIT_CODE_CHECK_MISMATCH"},
         {good.substring(0, 16), "CREDIT_CODE_WRONG_LENGTH"},
         {good.substring(0, 2) + "ma" + good.substring(4), "CREDIT_CODE_FORBIDDEN_CHARACTER"}}) {
       StatusRuntimeException e = expectError("credit code " + bad[0],
-          Status.Code.INVALID_ARGUMENT, bad[1], () -> participants(operator())
+          Status.Code.INVALID_ARGUMENT, bad[1], () -> participants(asOperator())
               .registerParticipant(organization(ParticipationKind.PARTICIPATION_KIND_USER)
                   .setOrganization(Organization.newBuilder().setCreditCode(bad[0])).build()));
       Assertions.check(violations(e).stream().anyMatch(v ->
@@ -93,16 +93,16 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
       + "content violation at once and creates nothing")
   void registrationContentRulesAllAtOnce() {
     setUp();
-    String code = creditCode();
+    String code = freshCreditCode();
     RegisterParticipantRequest bad = RegisterParticipantRequest.newBuilder()
-        .setRequestId(requestId())
+        .setRequestId(freshRequestId())
         .setOrganization(Organization.newBuilder().setCreditCode(code).setProvinceCode("99")
             .setIndustrySection("Z"))
         .addKinds(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING)
         .addKinds(ParticipationKind.PARTICIPATION_KIND_UNSPECIFIED)
         .build();
     StatusRuntimeException e = expectError("registration with six faults",
-        Status.Code.INVALID_ARGUMENT, null, () -> participants(operator())
+        Status.Code.INVALID_ARGUMENT, null, () -> participants(asOperator())
             .registerParticipant(bad));
     Set<String> fields = violations(e).stream().map(BadRequest.FieldViolation::getField)
         .collect(Collectors.toSet());
@@ -112,7 +112,7 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
       Assertions.check(fields.contains(field), "no FieldViolation for " + field + " in "
           + fields);
     }
-    Assertions.check(participants(operator()).listParticipants(ListParticipantsRequest
+    Assertions.check(participants(asOperator()).listParticipants(ListParticipantsRequest
             .newBuilder().setCreditCode(code).build()).getParticipantsCount() == 0,
         "a rejected registration left a participant with credit code " + code);
   }
@@ -124,7 +124,7 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     setUp();
     RegisterParticipantRequest request = organization(
         ParticipationKind.PARTICIPATION_KIND_GENERAL_COMPUTE_PROVIDER).build();
-    Participant first = participants(operator()).registerParticipant(request).getParticipant();
+    Participant first = participants(asOperator()).registerParticipant(request).getParticipant();
     Identifier id = Identifier.parse(first.getParticipantId());
     Assertions.equal("participant_id kind", IdentifierKind.PARTICIPANT, id.kind());
     Assertions.equal("participant_id node code", target().nodeCode(), id.nodeCode());
@@ -132,15 +132,15 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     Assertions.equal("status", ParticipantStatus.PARTICIPANT_STATUS_PENDING, first.getStatus());
     Assertions.equal("version", 1L, first.getVersion());
     Assertions.equal("retry with the same request_id", first,
-        participants(operator()).registerParticipant(request).getParticipant());
-    RegisterParticipantRequest again = request.toBuilder().setRequestId(requestId()).build();
+        participants(asOperator()).registerParticipant(request).getParticipant());
+    RegisterParticipantRequest again = request.toBuilder().setRequestId(freshRequestId()).build();
     expectError("second registration of credit code "
         + request.getOrganization().getCreditCode(), Status.Code.ALREADY_EXISTS,
-        "ALREADY_EXISTS", () -> participants(operator()).registerParticipant(again));
-    participants(operator()).rejectParticipant(RejectParticipantRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id.toString())
+        "ALREADY_EXISTS", () -> participants(asOperator()).registerParticipant(again));
+    participants(asOperator()).rejectParticipant(RejectParticipantRequest.newBuilder()
+        .setRequestId(freshRequestId()).setParticipantId(id.toString())
         .setReason("documents incomplete").build());
-    Participant second = participants(operator()).registerParticipant(again).getParticipant();
+    Participant second = participants(asOperator()).registerParticipant(again).getParticipant();
     Assertions.check(!second.getParticipantId().equals(first.getParticipantId()),
         "a registration after rejection must get a new participant_id");
   }
@@ -149,13 +149,13 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
       + "standard's transitions; every change increments version")
   void participantTransitions() {
     setUp();
-    String id = register(ParticipationKind.PARTICIPATION_KIND_USER);
+    String id = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
     approve(id);
     expectError("approve an APPROVED participant", Status.Code.FAILED_PRECONDITION,
         "FAILED_PRECONDITION", () -> approve(id));
     expectError("reject an APPROVED participant", Status.Code.FAILED_PRECONDITION,
-        "FAILED_PRECONDITION", () -> participants(operator()).rejectParticipant(
-            RejectParticipantRequest.newBuilder().setRequestId(requestId())
+        "FAILED_PRECONDITION", () -> participants(asOperator()).rejectParticipant(
+            RejectParticipantRequest.newBuilder().setRequestId(freshRequestId())
                 .setParticipantId(id).setReason("late").build()));
     expectError("reinstate an APPROVED participant", Status.Code.FAILED_PRECONDITION,
         "FAILED_PRECONDITION", () -> reinstate(id));
@@ -164,25 +164,25 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
         suspended.getStatus());
     Assertions.equal("status_reason", "conformance suspension", suspended.getStatusReason());
     Assertions.equal("version after approve and suspend", 3L, suspended.getVersion());
-    Participant reinstated = participants(operator()).reinstateParticipant(
-        ReinstateParticipantRequest.newBuilder().setRequestId(requestId()).setParticipantId(id)
+    Participant reinstated = participants(asOperator()).reinstateParticipant(
+        ReinstateParticipantRequest.newBuilder().setRequestId(freshRequestId()).setParticipantId(id)
             .setReason("licence renewed").build()).getParticipant();
     Assertions.equal("status after reinstatement", ParticipantStatus.PARTICIPANT_STATUS_APPROVED,
         reinstated.getStatus());
     Assertions.equal("version after reinstatement", 4L, reinstated.getVersion());
     expectError("suspend without a reason", Status.Code.INVALID_ARGUMENT, null,
-        () -> participants(operator()).suspendParticipant(SuspendParticipantRequest.newBuilder()
-            .setRequestId(requestId()).setParticipantId(id).build()));
+        () -> participants(asOperator()).suspendParticipant(SuspendParticipantRequest.newBuilder()
+            .setRequestId(freshRequestId()).setParticipantId(id).build()));
   }
 
   @Check(requirements = "SVC-005", title = "Approval returns a single-use enrollment token of at "
       + "least 128 bits, the same on retry, that yields one participant certificate")
   void enrollmentTokenIsSingleUse() {
     setUp();
-    String id = register(ParticipationKind.PARTICIPATION_KIND_USER);
+    String id = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
     ApproveParticipantRequest request = ApproveParticipantRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id).build();
-    ApproveParticipantResponse approved = participants(operator()).approveParticipant(request);
+        .setRequestId(freshRequestId()).setParticipantId(id).build();
+    ApproveParticipantResponse approved = participants(asOperator()).approveParticipant(request);
     String token = approved.getCertificateEnrollmentToken();
     Assertions.check(token.length() >= 22, "token of " + token.length()
         + " characters cannot hold 128 bits");
@@ -190,10 +190,10 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
         System.currentTimeMillis()), approved.getCertificateEnrollmentTokenExpiresAt()));
     Assertions.check(days <= MAX_TOKEN_DAYS, "token valid for " + days + " days (at most 30)");
     Assertions.equal("token on retry of the approval", token,
-        participants(operator()).approveParticipant(request).getCertificateEnrollmentToken());
+        participants(asOperator()).approveParticipant(request).getCertificateEnrollmentToken());
     ManagedChannel anonymous = target().channelWith(null);
     IssueParticipantCertificateRequest enroll = IssueParticipantCertificateRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id).setEnrollmentToken(token)
+        .setRequestId(freshRequestId()).setParticipantId(id).setEnrollmentToken(token)
         .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(KeyMaterial.generateKeyPair(),
             id))).build();
     var chain = ParticipantCertificateServiceGrpc.newBlockingStub(anonymous)
@@ -203,11 +203,11 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     expectError("the token used again by another request", Status.Code.ALREADY_EXISTS, null,
         () -> ParticipantCertificateServiceGrpc.newBlockingStub(anonymous)
             .withDeadlineAfter(deadlineMillis(), MILLIS).issueParticipantCertificate(
-                enroll.toBuilder().setRequestId(requestId()).build()));
+                enroll.toBuilder().setRequestId(freshRequestId()).build()));
     expectError("an unknown token", Status.Code.UNAUTHENTICATED, null,
         () -> ParticipantCertificateServiceGrpc.newBlockingStub(anonymous)
             .withDeadlineAfter(deadlineMillis(), MILLIS).issueParticipantCertificate(
-                enroll.toBuilder().setRequestId(requestId())
+                enroll.toBuilder().setRequestId(freshRequestId())
                     .setEnrollmentToken(token.substring(1) + "A").build()));
   }
 
@@ -215,27 +215,27 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
       + "one: FAILED_PRECONDITION")
   void onlyApprovedParticipantsAct() {
     setUp();
-    String reseller = register(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
+    String reseller = newRegistration(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
     expectError("a PENDING reseller applies for a qualification",
         Status.Code.FAILED_PRECONDITION, "FAILED_PRECONDITION",
-        () -> qualifications(as(reseller)).applyQualification(apply(reseller)));
-    String user = register(ParticipationKind.PARTICIPATION_KIND_USER);
+        () -> qualifications(asParticipant(reseller)).applyQualification(apply(reseller)));
+    String user = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
     approve(user);
     suspend(user);
     expectError("a SUSPENDED user submits a demand", Status.Code.FAILED_PRECONDITION,
-        "FAILED_PRECONDITION", () -> demands(as(user)).submitDemand(demand(user).build()));
+        "FAILED_PRECONDITION", () -> demands(asParticipant(user)).submitDemand(demand(user).build()));
   }
 
   @Check(requirements = "SVC-007", title = "Every change appends an audit event with ascending "
       + "number, action, actor, statuses and request_id")
   void auditTrail() {
     setUp();
-    String id = register(ParticipationKind.PARTICIPATION_KIND_USER);
-    String approval = requestId();
-    participants(operator()).approveParticipant(ApproveParticipantRequest.newBuilder()
+    String id = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
+    String approval = freshRequestId();
+    participants(asOperator()).approveParticipant(ApproveParticipantRequest.newBuilder()
         .setRequestId(approval).setParticipantId(id).build());
     suspend(id);
-    List<AuditEvent> events = participants(operator()).listAuditEvents(
+    List<AuditEvent> events = participants(asOperator()).listAuditEvents(
         ListAuditEventsRequest.newBuilder().setParticipantId(id).build()).getEventsList();
     Assertions.equal("actions", List.of(AuditAction.AUDIT_ACTION_REGISTERED,
         AuditAction.AUDIT_ACTION_APPROVED, AuditAction.AUDIT_ACTION_SUSPENDED),
@@ -260,26 +260,26 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
   void participantPrivacy() {
     setUp();
     RegisterParticipantRequest person = RegisterParticipantRequest.newBuilder()
-        .setRequestId(requestId())
+        .setRequestId(freshRequestId())
         .setIndividual(Individual.newBuilder().setFullName("Conformance Person")
             .setDocumentType(IdentityDocumentType.IDENTITY_DOCUMENT_TYPE_PASSPORT)
             .setDocumentNumber("CT" + (10_000_000 + RANDOM.nextInt(89_999_999))))
         .setDisplayName("Conformance Person").addKinds(ParticipationKind.PARTICIPATION_KIND_USER)
         .addContacts(Contact.newBuilder().setName("Conformance Person")).build();
-    Participant registered = participants(operator()).registerParticipant(person)
+    Participant registered = participants(asOperator()).registerParticipant(person)
         .getParticipant();
     String id = registered.getParticipantId();
     Assertions.equal("document_number for the operator",
         person.getIndividual().getDocumentNumber(),
         registered.getIndividual().getDocumentNumber());
     approve(id);
-    Participant self = participants(as(id)).getParticipant(GetParticipantRequest.newBuilder()
+    Participant self = participants(asParticipant(id)).getParticipant(GetParticipantRequest.newBuilder()
         .setParticipantId(id).build()).getParticipant();
     Assertions.equal("document_number for the participant itself", "",
         self.getIndividual().getDocumentNumber());
-    String other = register(ParticipationKind.PARTICIPATION_KIND_USER);
+    String other = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
     expectError("a participant reads another's record", Status.Code.PERMISSION_DENIED,
-        "NOT_OWNER", () -> participants(as(id)).getParticipant(GetParticipantRequest
+        "NOT_OWNER", () -> participants(asParticipant(id)).getParticipant(GetParticipantRequest
             .newBuilder().setParticipantId(other).build()));
   }
 
@@ -289,18 +289,18 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
       + "transitions; one open application per type; any caller may read one")
   void qualificationTransitions() {
     setUp();
-    String reseller = register(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
+    String reseller = newRegistration(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
     approve(reseller);
-    Qualification pending = qualifications(as(reseller)).applyQualification(apply(reseller))
+    Qualification pending = qualifications(asParticipant(reseller)).applyQualification(apply(reseller))
         .getQualification();
     Assertions.equal("status after applying", QualificationStatus.QUALIFICATION_STATUS_PENDING,
         pending.getStatus());
     expectError("a second application", Status.Code.ALREADY_EXISTS, "ALREADY_EXISTS",
-        () -> qualifications(as(reseller)).applyQualification(apply(reseller)));
+        () -> qualifications(asParticipant(reseller)).applyQualification(apply(reseller)));
     expectError("suspend a PENDING qualification", Status.Code.FAILED_PRECONDITION,
-        "FAILED_PRECONDITION", () -> qualifications(operator()).suspendQualification(
+        "FAILED_PRECONDITION", () -> qualifications(asOperator()).suspendQualification(
             cn.cpin.servicecenter.v1.SuspendQualificationRequest.newBuilder()
-                .setRequestId(requestId()).setParticipantId(reseller)
+                .setRequestId(freshRequestId()).setParticipantId(reseller)
                 .setType(QualificationType.QUALIFICATION_TYPE_RESALE).setReason("x").build()));
     Qualification granted = grant(reseller, null);
     Assertions.equal("status after granting", QualificationStatus.QUALIFICATION_STATUS_GRANTED,
@@ -311,24 +311,24 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
             .setType(QualificationType.QUALIFICATION_TYPE_RESALE).build()).getQualification();
     Assertions.equal("status read by another node", QualificationStatus
         .QUALIFICATION_STATUS_GRANTED, read.getStatus());
-    String user = register(ParticipationKind.PARTICIPATION_KIND_USER);
+    String user = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
     approve(user);
     expectError("a participant without RESALE_SCHEDULING applies",
         Status.Code.PERMISSION_DENIED, null,
-        () -> qualifications(as(user)).applyQualification(apply(user)));
+        () -> qualifications(asParticipant(user)).applyQualification(apply(user)));
   }
 
   @Check(requirements = "SVC-010", title = "A granted qualification reads EXPIRED once its "
       + "valid_until has passed, without any request touching it")
   void qualificationExpires() throws InterruptedException {
     setUp();
-    String reseller = register(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
+    String reseller = newRegistration(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
     approve(reseller);
-    qualifications(as(reseller)).applyQualification(apply(reseller));
+    qualifications(asParticipant(reseller)).applyQualification(apply(reseller));
     long until = System.currentTimeMillis() + 2_000;
     grant(reseller, until);
     Thread.sleep(Math.max(0, until - System.currentTimeMillis()) + 500);
-    Qualification read = qualifications(operator()).getQualification(GetQualificationRequest
+    Qualification read = qualifications(asOperator()).getQualification(GetQualificationRequest
         .newBuilder().setParticipantId(reseller)
         .setType(QualificationType.QUALIFICATION_TYPE_RESALE).build()).getQualification();
     Assertions.equal("status after valid_until", QualificationStatus.QUALIFICATION_STATUS_EXPIRED,
@@ -351,7 +351,7 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
         .setPreferences(SelectionPreferences.newBuilder().setPriceWeight(-1))
         .setExpiresAt(Timestamps.fromMillis(System.currentTimeMillis() - 60_000)).build();
     StatusRuntimeException e = expectError("demand with five faults",
-        Status.Code.INVALID_ARGUMENT, null, () -> demands(as(user)).submitDemand(bad));
+        Status.Code.INVALID_ARGUMENT, null, () -> demands(asParticipant(user)).submitDemand(bad));
     Set<String> fields = violations(e).stream().map(BadRequest.FieldViolation::getField)
         .collect(Collectors.toSet());
     for (String field : List.of("constraints.allowed_province_codes[0]",
@@ -368,7 +368,7 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
   void demandLifecycle() {
     setUp();
     String user = approvedUser();
-    Demand submitted = demands(as(user)).submitDemand(demand(user).build()).getDemand();
+    Demand submitted = demands(asParticipant(user)).submitDemand(demand(user).build()).getDemand();
     Identifier id = Identifier.parse(submitted.getDemandId());
     Assertions.equal("demand_id kind", IdentifierKind.DEMAND, id.kind());
     Assertions.check(submitted.getStatus() == DemandStatus.DEMAND_STATUS_SUBMITTED
@@ -378,12 +378,12 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     Assertions.check(submitted.getCandidatesCount() <= 10, "more than 10 candidates");
     Assertions.check(Timestamps.toMillis(submitted.getExpiresAt()) > System.currentTimeMillis(),
         "expires_at is not in the future");
-    CancelDemandRequest cancel = CancelDemandRequest.newBuilder().setRequestId(requestId())
+    CancelDemandRequest cancel = CancelDemandRequest.newBuilder().setRequestId(freshRequestId())
         .setDemandId(submitted.getDemandId()).setReason("conformance").build();
-    Demand cancelled = demands(as(user)).cancelDemand(cancel).getDemand();
+    Demand cancelled = demands(asParticipant(user)).cancelDemand(cancel).getDemand();
     Assertions.equal("status", DemandStatus.DEMAND_STATUS_CANCELLED, cancelled.getStatus());
     Assertions.equal("cancel_reason", "conformance", cancelled.getCancelReason());
-    Demand again = demands(as(user)).cancelDemand(cancel.toBuilder().setRequestId(requestId())
+    Demand again = demands(asParticipant(user)).cancelDemand(cancel.toBuilder().setRequestId(freshRequestId())
         .build()).getDemand();
     Assertions.equal("a cancelled demand cancelled again", cancelled, again);
   }
@@ -393,16 +393,16 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     setUp();
     String user = approvedUser();
     String other = approvedUser();
-    Demand mine = demands(as(user)).submitDemand(demand(user).build()).getDemand();
+    Demand mine = demands(asParticipant(user)).submitDemand(demand(user).build()).getDemand();
     expectError("another user reads the demand", Status.Code.PERMISSION_DENIED, "NOT_OWNER",
-        () -> demands(as(other)).getDemand(GetDemandRequest.newBuilder()
+        () -> demands(asParticipant(other)).getDemand(GetDemandRequest.newBuilder()
             .setDemandId(mine.getDemandId()).build()));
     expectError("another user lists the demands", Status.Code.PERMISSION_DENIED, "NOT_OWNER",
-        () -> demands(as(other)).listDemands(ListDemandsRequest.newBuilder()
+        () -> demands(asParticipant(other)).listDemands(ListDemandsRequest.newBuilder()
             .setUserId(user).build()));
     expectError("a user submits for another", Status.Code.PERMISSION_DENIED, "NOT_OWNER",
-        () -> demands(as(other)).submitDemand(demand(user).build()));
-    Assertions.check(demands(as(other)).listDemands(ListDemandsRequest.getDefaultInstance())
+        () -> demands(asParticipant(other)).submitDemand(demand(user).build()));
+    Assertions.check(demands(asParticipant(other)).listDemands(ListDemandsRequest.getDefaultInstance())
         .getDemandsList().stream().noneMatch(d -> d.getUserId().equals(user)),
         "a user's own listing shows another user's demand");
   }
@@ -417,15 +417,6 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     }
   }
 
-  private ManagedChannel operator() {
-    return target().channelAs(CpinIdentity.operator(target().nodeCode()));
-  }
-
-  private ManagedChannel as(String participant) {
-    return target().channelAs(CpinIdentity.participant(target().nodeCode(),
-        Identifier.parse(participant)));
-  }
-
   private CpinIdentity otherNodeIdentity() {
     return CpinIdentity.node(Callers.otherNode(target().nodeCode()));
   }
@@ -434,77 +425,49 @@ public abstract class AbstractServiceCenterSuite extends ConformanceSuite {
     return target().channelAs(identity);
   }
 
-  private String register(ParticipationKind kind) {
-    return participants(operator()).registerParticipant(organization(kind).build())
-        .getParticipant().getParticipantId();
-  }
-
   private String approvedUser() {
-    String user = register(ParticipationKind.PARTICIPATION_KIND_USER);
+    String user = newRegistration(ParticipationKind.PARTICIPATION_KIND_USER);
     approve(user);
     return user;
   }
 
   private ApproveParticipantResponse approve(String id) {
-    return participants(operator()).approveParticipant(ApproveParticipantRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id).setReason("conformance").build());
+    return participants(asOperator()).approveParticipant(ApproveParticipantRequest.newBuilder()
+        .setRequestId(freshRequestId()).setParticipantId(id).setReason("conformance").build());
   }
 
   private Participant suspend(String id) {
-    return participants(operator()).suspendParticipant(SuspendParticipantRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id).setReason("conformance suspension")
+    return participants(asOperator()).suspendParticipant(SuspendParticipantRequest.newBuilder()
+        .setRequestId(freshRequestId()).setParticipantId(id).setReason("conformance suspension")
         .build()).getParticipant();
   }
 
   private Participant reinstate(String id) {
-    return participants(operator()).reinstateParticipant(ReinstateParticipantRequest
-        .newBuilder().setRequestId(requestId()).setParticipantId(id).setReason("conformance")
+    return participants(asOperator()).reinstateParticipant(ReinstateParticipantRequest
+        .newBuilder().setRequestId(freshRequestId()).setParticipantId(id).setReason("conformance")
         .build()).getParticipant();
   }
 
   private Qualification grant(String id, Long validUntilMillis) {
     GrantQualificationRequest.Builder grant = GrantQualificationRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id)
+        .setRequestId(freshRequestId()).setParticipantId(id)
         .setType(QualificationType.QUALIFICATION_TYPE_RESALE).setReason("conformance");
     if (validUntilMillis != null) {
       grant.setValidUntil(Timestamps.fromMillis(validUntilMillis));
     }
-    return qualifications(operator()).grantQualification(grant.build()).getQualification();
+    return qualifications(asOperator()).grantQualification(grant.build()).getQualification();
   }
 
   private static ApplyQualificationRequest apply(String id) {
-    return ApplyQualificationRequest.newBuilder().setRequestId(requestId()).setParticipantId(id)
+    return ApplyQualificationRequest.newBuilder().setRequestId(freshRequestId()).setParticipantId(id)
         .setType(QualificationType.QUALIFICATION_TYPE_RESALE)
         .setEvidenceReference("conformance evidence").build();
   }
 
-  private static RegisterParticipantRequest.Builder organization(ParticipationKind kind) {
-    return RegisterParticipantRequest.newBuilder().setRequestId(requestId())
-        .setOrganization(Organization.newBuilder().setCreditCode(creditCode())
-            .setLegalName("Conformance Test Co.").setProvinceCode("11"))
-        .setDisplayName("Conformance " + kind.name().toLowerCase(java.util.Locale.ROOT))
-        .addKinds(kind)
-        .addContacts(Contact.newBuilder().setName("Conformance Contact"))
-        .setTelecomLicenceNumber("B1-CONFORMANCE");
-  }
-
   private static SubmitDemandRequest.Builder demand(String user) {
-    return SubmitDemandRequest.newBuilder().setRequestId(requestId()).setUserId(user)
+    return SubmitDemandRequest.newBuilder().setRequestId(freshRequestId()).setUserId(user)
         .setTitle("conformance demand")
         .setConstraints(DemandConstraints.newBuilder().setMinAcceleratorCount(1));
-  }
-
-  /** A fresh, valid credit code, so that every run registers new organisations. */
-  private static String creditCode() {
-    StringBuilder first17 = new StringBuilder("91110000");
-    while (first17.length() < 17) {
-      first17.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
-    }
-    return first17.toString() + CreditCode.checkCharacter(first17);
-  }
-
-  private static String requestId() {
-    return "conformance-" + UUID.randomUUID();
   }
 
   private ParticipantServiceGrpc.ParticipantServiceBlockingStub participants(

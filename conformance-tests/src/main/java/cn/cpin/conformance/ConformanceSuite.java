@@ -1,6 +1,15 @@
 package cn.cpin.conformance;
 
+import cn.cpin.protocol.creditcode.CreditCode;
 import cn.cpin.protocol.error.StatusMapping;
+import cn.cpin.protocol.identifier.Identifier;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.servicecenter.v1.ApproveParticipantRequest;
+import cn.cpin.servicecenter.v1.Contact;
+import cn.cpin.servicecenter.v1.Organization;
+import cn.cpin.servicecenter.v1.ParticipantServiceGrpc;
+import cn.cpin.servicecenter.v1.ParticipationKind;
+import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import io.grpc.ManagedChannel;
@@ -9,7 +18,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import java.util.ArrayList;
+import java.security.SecureRandom;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -20,6 +31,7 @@ import java.util.function.Supplier;
  * {@link #target()}.
  */
 public abstract class ConformanceSuite {
+  private static final SecureRandom RANDOM = new SecureRandom();
   /** The node under test. */
   protected abstract ConformanceTarget target();
 
@@ -99,6 +111,62 @@ public abstract class ConformanceSuite {
     String reason = reasonOf(e);
     return status.getCode() + (status.getDescription() == null ? ""
         : " (" + status.getDescription() + ")") + (reason == null ? "" : " [" + reason + "]");
+  }
+
+  // ---------------------------------------------------------------- identities and fixtures
+
+  /** A channel to the node under test as its operator, minted by the suite's test CA. */
+  protected final ManagedChannel asOperator() {
+    return target().channelAs(CpinIdentity.operator(target().nodeCode()));
+  }
+
+  /** A channel to the node under test as its participant {@code id}, minted likewise. */
+  protected final ManagedChannel asParticipant(String id) {
+    return target().channelAs(CpinIdentity.participant(target().nodeCode(),
+        Identifier.parse(id)));
+  }
+
+  /** A fresh, valid Unified Social Credit Code, so that every run registers new organisations. */
+  protected static String freshCreditCode() {
+    StringBuilder first17 = new StringBuilder("91110000");
+    while (first17.length() < 17) {
+      first17.append(CreditCode.ALPHABET.charAt(RANDOM.nextInt(CreditCode.ALPHABET.length())));
+    }
+    return first17.toString() + CreditCode.checkCharacter(first17);
+  }
+
+  /** A request id no earlier run used. */
+  protected static String freshRequestId() {
+    return "conformance-" + UUID.randomUUID();
+  }
+
+  /** A registration of a fresh organisation of {@code kind}, entered as by the operator. */
+  protected static RegisterParticipantRequest.Builder organization(ParticipationKind kind) {
+    return RegisterParticipantRequest.newBuilder().setRequestId(freshRequestId())
+        .setOrganization(Organization.newBuilder().setCreditCode(freshCreditCode())
+            .setLegalName("Conformance Test Co.").setProvinceCode("11"))
+        .setDisplayName("Conformance " + kind.name().toLowerCase(java.util.Locale.ROOT))
+        .addKinds(kind)
+        .addContacts(Contact.newBuilder().setName("Conformance Contact"))
+        .setTelecomLicenceNumber("B1-CONFORMANCE");
+  }
+
+  /** Registers a fresh organisation of {@code kind} at the node under test; returns its id. */
+  protected final String newRegistration(ParticipationKind kind) {
+    return ParticipantServiceGrpc.newBlockingStub(asOperator())
+        .withDeadlineAfter(deadlineMillis(), MILLIS)
+        .registerParticipant(organization(kind).build()).getParticipant().getParticipantId();
+  }
+
+  /** {@link #newRegistration} and approved by the operator. */
+  protected final String newApprovedParticipant(ParticipationKind kind) {
+    String id = newRegistration(kind);
+    ParticipantServiceGrpc.newBlockingStub(asOperator())
+        .withDeadlineAfter(deadlineMillis(), MILLIS)
+        .approveParticipant(ApproveParticipantRequest.newBuilder()
+            .setRequestId(freshRequestId()).setParticipantId(id).setReason("conformance")
+            .build());
+    return id;
   }
 
   protected final void requireService(String name) {

@@ -65,10 +65,8 @@ final class ParticipantServiceImpl extends ParticipantServiceGrpc.ParticipantSer
         request.getParticipantId(), request.getReason(), request.getRequestId(), request);
     ApproveParticipantResponse.Builder out = ApproveParticipantResponse.newBuilder()
         .setParticipant(change.participant());
-    if (change.token() != null) {
-      out.setCertificateEnrollmentToken(change.token()).setCertificateEnrollmentTokenExpiresAt(
-          Timestamps.fromMillis(change.tokenExpiresAt().toEpochMilli()));
-    }
+    withToken(change, out::setCertificateEnrollmentToken,
+        out::setCertificateEnrollmentTokenExpiresAt);
     reply(response, out.build());
   }
 
@@ -95,10 +93,8 @@ final class ParticipantServiceImpl extends ParticipantServiceGrpc.ParticipantSer
         request.getParticipantId(), request.getReason(), request.getRequestId(), request);
     ReinstateParticipantResponse.Builder out = ReinstateParticipantResponse.newBuilder()
         .setParticipant(change.participant());
-    if (change.token() != null) {
-      out.setCertificateEnrollmentToken(change.token()).setCertificateEnrollmentTokenExpiresAt(
-          Timestamps.fromMillis(change.tokenExpiresAt().toEpochMilli()));
-    }
+    withToken(change, out::setCertificateEnrollmentToken,
+        out::setCertificateEnrollmentTokenExpiresAt);
     reply(response, out.build());
   }
 
@@ -146,6 +142,16 @@ final class ParticipantServiceImpl extends ParticipantServiceGrpc.ParticipantSer
       String participantId, String reason, String requestId, com.google.protobuf.Message request) {
     return registry.change(AccessControlInterceptor.CALLER.get(), transition,
         Identifier.parse(participantId), reason, requestId, request);
+  }
+
+  // SVC-005: approval and reinstatement answer with the token while it is unused.
+  private static void withToken(ParticipantRegistry.Change change,
+      java.util.function.Consumer<String> token,
+      java.util.function.Consumer<com.google.protobuf.Timestamp> expiresAt) {
+    if (change.token() != null) {
+      token.accept(change.token());
+      expiresAt.accept(Timestamps.fromMillis(change.tokenExpiresAt().toEpochMilli()));
+    }
   }
 
   // SVC-008: a participant reads only its own record and audit trail.
