@@ -37,12 +37,16 @@ import java.util.regex.Pattern;
 
 /**
  * Dedicated lines (flow 11, SEL-012, SEL-013): line providers open lines between two places,
- * which selection then uses as network options and orders reserve bandwidth on. The open lines
- * are kept in memory for selection, refreshed on every change here and, for replicas sharing the
- * store, at most {@link #REFRESH_MILLIS} after a change elsewhere. Thread-safe.
+ * which selection then uses as network options and orders reserve bandwidth on. A line as read
+ * states in {@code available_bandwidth_mbps} what is still free: the bandwidth offered at opening
+ * less the most that orders hold at any instant from now on. The open lines are kept in memory
+ * for selection, refreshed on every change here (lines and their bookings) and, for replicas
+ * sharing the store or bookings that expire, at most {@link #REFRESH_MILLIS} later. Thread-safe.
  */
 public final class DedicatedLineBook {
   static final String LINES = "sel/line/";
+  /** Where {@link OrderBook} keeps the bandwidth booked on each line. */
+  static final String BOOKINGS = "sel/booking/line/";
   static final long REFRESH_MILLIS = 1_000;
   private static final Pattern CURRENCY = Pattern.compile("[A-Z]{3}");
 
@@ -89,7 +93,7 @@ public final class DedicatedLineBook {
     for (byte[] value : store.scan(LINES).values()) {
       DedicatedLine line = parse(value);
       if (line.getStatus() == DedicatedLineStatus.DEDICATED_LINE_STATUS_OPEN) {
-        lines.add(line);
+        lines.add(withFree(line));
       }
     }
     Snapshot fresh = new Snapshot(List.copyOf(lines), clock.millis());
@@ -100,6 +104,28 @@ public final class DedicatedLineBook {
   private void changed() {
     refresh();
     listeners.forEach(Runnable::run);
+  }
+
+  /** Called by {@link OrderBook} after it changed the bandwidth booked on a line. */
+  void bookingsChanged() {
+    changed();
+  }
+
+  /** The line as stored: {@code available_bandwidth_mbps} is what was offered at opening. */
+  DedicatedLine offered(Identifier id) {
+    return store.get(LINES + id).map(DedicatedLineBook::parse).orElseThrow(() -> notFound(id));
+  }
+
+  // What an open line still has free: offered less the peak booked from now on (SEL-015).
+  private DedicatedLine withFree(DedicatedLine line) {
+    if (line.getStatus() != DedicatedLineStatus.DEDICATED_LINE_STATUS_OPEN) {
+      return line;
+    }
+    long now = clock.millis();
+    long held = store.get(BOOKINGS + line.getLineId()).map(Bookings::parse)
+        .orElse(Bookings.NONE).live(now).peak(now, Long.MAX_VALUE);
+    return line.toBuilder().setAvailableBandwidthMbps((int) Math.max(0,
+        line.getAvailableBandwidthMbps() - held)).build();
   }
 
   /** Opens a line for its provider (SEL-012); a retried request returns the first line. */
@@ -204,7 +230,7 @@ public final class DedicatedLineBook {
 
   /** The line, if known here. */
   public Optional<DedicatedLine> find(Identifier id) {
-    return store.get(LINES + id).map(DedicatedLineBook::parse);
+    return store.get(LINES + id).map(DedicatedLineBook::parse).map(this::withFree);
   }
 
   /** One page of lines, by line id, matching the request's filters, and the next page token. */
@@ -236,7 +262,7 @@ public final class DedicatedLineBook {
       if (!after.isEmpty() && e.getKey().substring(LINES.length()).compareTo(after) <= 0) {
         continue;
       }
-      DedicatedLine line = parse(e.getValue());
+      DedicatedLine line = withFree(parse(e.getValue()));
       if (!request.getProviderId().isEmpty()
           && !line.getProviderId().equals(request.getProviderId())
           || !request.getProvinceCode().isEmpty()

@@ -57,7 +57,7 @@ public final class OrderBook {
   static final Duration MAX_HOLD = Duration.ofHours(1);
   private static final String ORDERS = "sel/order/";
   private static final String RESOURCE_BOOKINGS = "sel/booking/resource/";
-  private static final String LINE_BOOKINGS = "sel/booking/line/";
+  private static final String LINE_BOOKINGS = DedicatedLineBook.BOOKINGS;
 
   /** What happened to an order, for monitoring (MON-002). */
   public enum Event { RESERVED, CONFIRMED, RELEASED, EXPIRED }
@@ -137,7 +137,7 @@ public final class OrderBook {
     Optional<DedicatedLine> line = Optional.empty();
     if (!request.getDedicatedLineId().isEmpty()) {
       Identifier lineId = Identifier.parse(request.getDedicatedLineId());
-      line = Optional.of(lines.get(lineId));
+      line = Optional.of(lines.offered(lineId));
       if (line.get().getStatus() != DedicatedLineStatus.DEDICATED_LINE_STATUS_OPEN) {
         throw CpinException.failedPrecondition("dedicated line " + lineId + " is closed");
       }
@@ -205,6 +205,9 @@ public final class OrderBook {
       if (store.write(entry.record(order.toByteArray(), puts), List.of(),
           entry.absent(expected))) {
         announceExpired(expired);
+        if (line.isPresent()) {
+          lines.bookingsChanged();
+        }
         announce(Event.RESERVED, order, participant);
         return order;
       }
@@ -333,6 +336,9 @@ public final class OrderBook {
       expected.put(ORDERS + id, Optional.of(stored));
       if (store.write(entry.record(released.toByteArray(), puts), List.of(),
           entry.absent(expected))) {
+        if (!order.getDedicatedLineId().isEmpty()) {
+          lines.bookingsChanged();
+        }
         announce(Event.RELEASED, released, null);
         return released;
       }

@@ -311,8 +311,13 @@ class OrderBookTest {
         approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE), 100).toBuilder()
         .setAvailableBandwidthMbps(50).build());
     Resource big = resource(100, 100);
-    orders.reserve(asUser, reserve("o-5", user, big, 1, window(1, 2)).toBuilder()
+    Order onLine = orders.reserve(asUser, reserve("o-5", user, big, 1, window(1, 2)).toBuilder()
         .setDedicatedLineId(line.getLineId()).setLineBandwidthMbps(40).build());
+    // What the line states as available (and selection sees) is what is left of the 50 offered.
+    assertThat(lines.get(Identifier.parse(line.getLineId())).getAvailableBandwidthMbps())
+        .isEqualTo(10);
+    assertThat(lines.openLines()).singleElement()
+        .satisfies(l -> assertThat(l.getAvailableBandwidthMbps()).isEqualTo(10));
     assertThatThrownBy(() -> orders.reserve(asUser, reserve("o-6", user, big, 1, window(1, 2))
         .toBuilder().setDedicatedLineId(line.getLineId()).setLineBandwidthMbps(11).build()))
         .isInstanceOfSatisfying(CpinException.class,
@@ -320,6 +325,9 @@ class OrderBookTest {
     // The refused reservation booked no units either.
     assertThat(orders.reserve(asUser, reserve("o-7", user, big, 99, window(1, 2)))
         .getUnitCount()).isEqualTo(99);
+    orders.release(asUser, release("r-5", onLine));
+    assertThat(lines.openLines()).singleElement()
+        .satisfies(l -> assertThat(l.getAvailableBandwidthMbps()).isEqualTo(50));
 
     inventory.put(resource.getResourceId(), resource.toBuilder()
         .setStatus(ResourceStatus.RESOURCE_STATUS_MAINTENANCE).build());
