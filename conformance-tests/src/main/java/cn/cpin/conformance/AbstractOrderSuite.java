@@ -10,10 +10,8 @@ import cn.cpin.aggregation.v1.Site;
 import cn.cpin.common.v1.ComputeKind;
 import cn.cpin.common.v1.Money;
 import cn.cpin.common.v1.TimeWindow;
-import cn.cpin.protocol.creditcode.CreditCode;
 import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.IdentifierKind;
-import cn.cpin.protocol.pki.CpinIdentity;
 import cn.cpin.provider.ProviderClient;
 import cn.cpin.selection.v1.CloseDedicatedLineRequest;
 import cn.cpin.selection.v1.ConfirmOrderRequest;
@@ -32,19 +30,15 @@ import cn.cpin.selection.v1.OrderStatus;
 import cn.cpin.selection.v1.ReleaseOrderRequest;
 import cn.cpin.selection.v1.ReserveOrderRequest;
 import cn.cpin.servicecenter.v1.ApplyQualificationRequest;
-import cn.cpin.servicecenter.v1.ApproveParticipantRequest;
-import cn.cpin.servicecenter.v1.Contact;
 import cn.cpin.servicecenter.v1.Demand;
 import cn.cpin.servicecenter.v1.DemandServiceGrpc;
 import cn.cpin.servicecenter.v1.DemandStatus;
 import cn.cpin.servicecenter.v1.GetDemandRequest;
 import cn.cpin.servicecenter.v1.GrantQualificationRequest;
-import cn.cpin.servicecenter.v1.Organization;
 import cn.cpin.servicecenter.v1.ParticipantServiceGrpc;
 import cn.cpin.servicecenter.v1.ParticipationKind;
 import cn.cpin.servicecenter.v1.QualificationServiceGrpc;
 import cn.cpin.servicecenter.v1.QualificationType;
-import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
 import cn.cpin.servicecenter.v1.SubmitDemandRequest;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
@@ -52,7 +46,6 @@ import com.google.rpc.BadRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -71,7 +64,6 @@ import java.util.stream.Collectors;
  * registers stays in the node's records: run it against test deployments only.
  */
 public abstract class AbstractOrderSuite extends ConformanceSuite {
-  private static final SecureRandom RANDOM = new SecureRandom();
   private static final long HOUR = 3_600_000L;
 
   // ---------------------------------------------------------------- dedicated lines
@@ -80,14 +72,14 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       + "field at once: endpoint provinces, zero bandwidth, non-positive latency, no currency")
   void lineContentRulesAllAtOnce() {
     setUp();
-    String provider = approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
+    String provider = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
     OpenDedicatedLineRequest bad = line(provider).toBuilder()
         .setEndpointA(LineEndpoint.newBuilder().setProvinceCode("99"))
         .setEndpointZ(LineEndpoint.newBuilder().setProvinceCode("00"))
         .setBandwidthMbps(0).setLatency(Durations.fromMillis(-5))
         .setPricePerMbpsHour(Money.newBuilder().setMinorUnits(3)).build();
     StatusRuntimeException e = expectError("line with five faults", Status.Code.INVALID_ARGUMENT,
-        null, () -> lines(as(provider)).openDedicatedLine(bad));
+        null, () -> lines(asParticipant(provider)).openDedicatedLine(bad));
     Set<String> fields = violations(e).stream().map(BadRequest.FieldViolation::getField)
         .collect(Collectors.toSet());
     for (String field : List.of("endpoint_a.province_code", "endpoint_z.province_code",
@@ -98,7 +90,7 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     Assertions.check(fields.stream().anyMatch(f -> f.startsWith("price_per_mbps_hour")),
         "no FieldViolation for price_per_mbps_hour in " + fields);
     expectError("available_bandwidth_mbps above bandwidth_mbps", Status.Code.INVALID_ARGUMENT,
-        null, () -> lines(as(provider)).openDedicatedLine(line(provider).toBuilder()
+        null, () -> lines(asParticipant(provider)).openDedicatedLine(line(provider).toBuilder()
             .setAvailableBandwidthMbps(1001).build()));
   }
 
@@ -107,9 +99,9 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       + "lines for it, nor may a participant that is not a line provider")
   void lineProviderOpensLines() {
     setUp();
-    String provider = approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
+    String provider = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
     OpenDedicatedLineRequest request = line(provider);
-    DedicatedLine line = lines(as(provider)).openDedicatedLine(request).getLine();
+    DedicatedLine line = lines(asParticipant(provider)).openDedicatedLine(request).getLine();
     Identifier id = Identifier.parse(line.getLineId());
     Assertions.equal("line_id kind", IdentifierKind.DEDICATED_LINE, id.kind());
     Assertions.equal("status", DedicatedLineStatus.DEDICATED_LINE_STATUS_OPEN, line.getStatus());
@@ -118,37 +110,37 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
         line.getAvailableBandwidthMbps());
     Assertions.check(line.hasOpenedAt(), "opened_at is not set");
     Assertions.equal("retry with the same request_id", line,
-        lines(as(provider)).openDedicatedLine(request).getLine());
-    Assertions.equal("GetDedicatedLine", line, lines(operator()).getDedicatedLine(
+        lines(asParticipant(provider)).openDedicatedLine(request).getLine());
+    Assertions.equal("GetDedicatedLine", line, lines(asOperator()).getDedicatedLine(
         GetDedicatedLineRequest.newBuilder().setLineId(line.getLineId()).build()).getLine());
-    Assertions.check(lines(operator()).listDedicatedLines(ListDedicatedLinesRequest.newBuilder()
+    Assertions.check(lines(asOperator()).listDedicatedLines(ListDedicatedLinesRequest.newBuilder()
             .setProviderId(provider).setStatus(DedicatedLineStatus.DEDICATED_LINE_STATUS_OPEN)
             .build()).getLinesList().contains(line),
         "ListDedicatedLines(provider, OPEN) does not list the new line");
-    String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+    String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
     expectError("a user opening a line", Status.Code.PERMISSION_DENIED, null,
-        () -> lines(as(user)).openDedicatedLine(line(user)));
-    String other = approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
+        () -> lines(asParticipant(user)).openDedicatedLine(line(user)));
+    String other = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
     expectError("a line provider opening a line for another", Status.Code.PERMISSION_DENIED,
-        null, () -> lines(as(other)).openDedicatedLine(line(provider)));
+        null, () -> lines(asParticipant(other)).openDedicatedLine(line(provider)));
   }
 
   @Check(requirements = "SEL-013", title = "CloseDedicatedLine by its owner sets CLOSED and "
       + "closed_at; closing again returns it unchanged; another participant may not close it")
   void ownerClosesLine() {
     setUp();
-    String provider = approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
-    DedicatedLine line = lines(as(provider)).openDedicatedLine(line(provider)).getLine();
-    String other = approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
+    String provider = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
+    DedicatedLine line = lines(asParticipant(provider)).openDedicatedLine(line(provider)).getLine();
+    String other = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
     expectError("closing another provider's line", Status.Code.PERMISSION_DENIED, "NOT_OWNER",
-        () -> lines(as(other)).closeDedicatedLine(close(line)));
-    DedicatedLine closed = lines(as(provider)).closeDedicatedLine(close(line)).getLine();
+        () -> lines(asParticipant(other)).closeDedicatedLine(close(line)));
+    DedicatedLine closed = lines(asParticipant(provider)).closeDedicatedLine(close(line)).getLine();
     Assertions.equal("status", DedicatedLineStatus.DEDICATED_LINE_STATUS_CLOSED,
         closed.getStatus());
     Assertions.check(closed.hasClosedAt(), "closed_at is not set");
     Assertions.equal("closing again (new request_id)", closed,
-        lines(operator()).closeDedicatedLine(close(line)).getLine());
-    Assertions.check(!lines(operator()).listDedicatedLines(ListDedicatedLinesRequest.newBuilder()
+        lines(asOperator()).closeDedicatedLine(close(line)).getLine());
+    Assertions.check(!lines(asOperator()).listDedicatedLines(ListDedicatedLinesRequest.newBuilder()
             .setProviderId(provider).setStatus(DedicatedLineStatus.DEDICATED_LINE_STATUS_OPEN)
             .build()).getLinesList().stream().anyMatch(l -> l.getLineId()
             .equals(line.getLineId())), "a closed line is still listed as OPEN");
@@ -161,9 +153,9 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       + "bandwidth")
   void reservationContentRulesAllAtOnce() {
     setUp();
-    String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+    String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
     long now = System.currentTimeMillis();
-    ReserveOrderRequest bad = ReserveOrderRequest.newBuilder().setRequestId(requestId())
+    ReserveOrderRequest bad = ReserveOrderRequest.newBuilder().setRequestId(freshRequestId())
         .setUserId(user)
         .setResourceId(Identifier.of(target().nodeCode(), IdentifierKind.RESOURCE, 1).toString())
         .setUnitCount(0)
@@ -174,7 +166,7 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
             .toString())
         .build();
     StatusRuntimeException e = expectError("reservation with four faults",
-        Status.Code.INVALID_ARGUMENT, null, () -> orders(as(user)).reserveOrder(bad));
+        Status.Code.INVALID_ARGUMENT, null, () -> orders(asParticipant(user)).reserveOrder(bad));
     Set<String> fields = violations(e).stream().map(BadRequest.FieldViolation::getField)
         .collect(Collectors.toSet());
     for (String field : List.of("unit_count", "hold", "line_bandwidth_mbps")) {
@@ -184,7 +176,7 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     Assertions.check(fields.stream().anyMatch(f -> f.startsWith("time_window")),
         "no FieldViolation for time_window in " + fields);
     expectError("a window that ends before it starts", Status.Code.INVALID_ARGUMENT, null,
-        () -> orders(as(user)).reserveOrder(bad.toBuilder().setUnitCount(1).clearHold()
+        () -> orders(asParticipant(user)).reserveOrder(bad.toBuilder().setUnitCount(1).clearHold()
             .setLineBandwidthMbps(1).setTimeWindow(window(3, 2)).build()));
   }
 
@@ -194,10 +186,10 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
   void reservationsNeverOverCommit() throws Exception {
     setUp();
     try (Offer offer = publish(3, 1250, OfferConstraints.getDefaultInstance())) {
-      String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
-      String other = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+      String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
+      String other = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
       TimeWindow window = window(1, 3.5); // bills 3 hours
-      Order held = orders(as(user)).reserveOrder(reserve(user, offer.resourceId, 2, window))
+      Order held = orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 2, window))
           .getOrder();
       Assertions.equal("status", OrderStatus.ORDER_STATUS_RESERVED, held.getStatus());
       Assertions.equal("order_id kind", IdentifierKind.ORDER,
@@ -205,7 +197,7 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       Assertions.equal("total_price (2 units × 3 h × 1250)", 2L * 3 * 1250,
           held.getTotalPrice().getMinorUnits());
       expectError("2 more units of 3 while 2 are held", Status.Code.FAILED_PRECONDITION, null,
-          () -> orders(as(other)).reserveOrder(reserve(other, offer.resourceId, 2, window)));
+          () -> orders(asParticipant(other)).reserveOrder(reserve(other, offer.resourceId, 2, window)));
       // Concurrent: 6 one-unit reservations for the remaining unit; exactly one may win.
       ExecutorService pool = Executors.newFixedThreadPool(6);
       List<CompletableFuture<Status.Code>> outcomes = new ArrayList<>();
@@ -213,7 +205,7 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
         for (int i = 0; i < 6; i++) {
           outcomes.add(CompletableFuture.supplyAsync(() -> {
             try {
-              orders(as(other)).reserveOrder(reserve(other, offer.resourceId, 1, window));
+              orders(asParticipant(other)).reserveOrder(reserve(other, offer.resourceId, 1, window));
               return Status.Code.OK;
             } catch (StatusRuntimeException e) {
               return e.getStatus().getCode();
@@ -232,23 +224,23 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       } finally {
         pool.shutdownNow();
       }
-      String stranger = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+      String stranger = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
       expectError("GetOrder by another participant", Status.Code.PERMISSION_DENIED, "NOT_OWNER",
-          () -> orders(as(stranger)).getOrder(GetOrderRequest.newBuilder()
+          () -> orders(asParticipant(stranger)).getOrder(GetOrderRequest.newBuilder()
               .setOrderId(held.getOrderId()).build()));
       Assertions.equal("GetOrder by the resource's provider", held.getOrderId(),
-          orders(as(offer.providerId)).getOrder(GetOrderRequest.newBuilder()
+          orders(asParticipant(offer.providerId)).getOrder(GetOrderRequest.newBuilder()
               .setOrderId(held.getOrderId()).build()).getOrder().getOrderId());
       expectError("ReleaseOrder by another participant", Status.Code.PERMISSION_DENIED,
-          "NOT_OWNER", () -> orders(as(stranger)).releaseOrder(release(held)));
-      Order released = orders(as(user)).releaseOrder(release(held)).getOrder();
+          "NOT_OWNER", () -> orders(asParticipant(stranger)).releaseOrder(release(held)));
+      Order released = orders(asParticipant(user)).releaseOrder(release(held)).getOrder();
       Assertions.equal("status", OrderStatus.ORDER_STATUS_RELEASED, released.getStatus());
       Assertions.check(released.hasEndedAt(), "ended_at is not set on release");
       Assertions.equal("release_reason", "conformance", released.getReleaseReason());
       Assertions.equal("releasing again", released,
-          orders(as(user)).releaseOrder(release(held)).getOrder());
+          orders(asParticipant(user)).releaseOrder(release(held)).getOrder());
       Assertions.equal("status after the release returned 2 units",
-          OrderStatus.ORDER_STATUS_RESERVED, orders(as(other)).reserveOrder(
+          OrderStatus.ORDER_STATUS_RESERVED, orders(asParticipant(other)).reserveOrder(
               reserve(other, offer.resourceId, 2, window)).getOrder().getStatus());
     }
   }
@@ -258,22 +250,22 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
   void reservationsExpire() throws Exception {
     setUp();
     try (Offer offer = publish(1, 100, OfferConstraints.getDefaultInstance())) {
-      String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+      String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
       TimeWindow window = window(2, 3);
-      Order held = orders(as(user)).reserveOrder(reserve(user, offer.resourceId, 1, window)
+      Order held = orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 1, window)
           .toBuilder().setHold(Durations.fromMillis(1500)).build()).getOrder();
       Assertions.equal("reserved_until − created_at", 1500L, Timestamps.toMillis(
           held.getReservedUntil()) - Timestamps.toMillis(held.getCreatedAt()));
       Thread.sleep(2000);
-      Order expired = orders(as(user)).getOrder(GetOrderRequest.newBuilder()
+      Order expired = orders(asParticipant(user)).getOrder(GetOrderRequest.newBuilder()
           .setOrderId(held.getOrderId()).build()).getOrder();
       Assertions.equal("status after reserved_until", OrderStatus.ORDER_STATUS_EXPIRED,
           expired.getStatus());
       Assertions.check(expired.hasEndedAt(), "ended_at is not set on an expired order");
       expectError("confirming an expired order", Status.Code.FAILED_PRECONDITION, null,
-          () -> orders(as(user)).confirmOrder(confirm(held)));
+          () -> orders(asParticipant(user)).confirmOrder(confirm(held)));
       Assertions.equal("the unit is free again", OrderStatus.ORDER_STATUS_RESERVED,
-          orders(as(user)).reserveOrder(reserve(user, offer.resourceId, 1, window)).getOrder()
+          orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 1, window)).getOrder()
               .getStatus());
     }
   }
@@ -284,14 +276,14 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     setUp();
     try (Offer offer = publish(10, 100, OfferConstraints.newBuilder().setMinUnits(2)
         .setMaxLease(Durations.fromHours(2)).build())) {
-      String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+      String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
       expectError("1 unit where min_units is 2", Status.Code.FAILED_PRECONDITION, null,
-          () -> orders(as(user)).reserveOrder(reserve(user, offer.resourceId, 1, window(1, 2))));
+          () -> orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 1, window(1, 2))));
       expectError("a 3-hour window where max_lease is 2 hours", Status.Code.FAILED_PRECONDITION,
-          null, () -> orders(as(user)).reserveOrder(reserve(user, offer.resourceId, 2,
+          null, () -> orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 2,
               window(1, 4))));
       Assertions.equal("2 units for 2 hours", OrderStatus.ORDER_STATUS_RESERVED,
-          orders(as(user)).reserveOrder(reserve(user, offer.resourceId, 2, window(1, 3)))
+          orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 2, window(1, 3)))
               .getOrder().getStatus());
     }
   }
@@ -303,23 +295,23 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     setUp();
     requireService(DemandServiceGrpc.SERVICE_NAME);
     try (Offer offer = publish(4, 100, OfferConstraints.getDefaultInstance())) {
-      String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
-      Demand demand = DemandServiceGrpc.newBlockingStub(as(user))
+      String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
+      Demand demand = DemandServiceGrpc.newBlockingStub(asParticipant(user))
           .withDeadlineAfter(deadlineMillis(), MILLIS)
-          .submitDemand(SubmitDemandRequest.newBuilder().setRequestId(requestId())
+          .submitDemand(SubmitDemandRequest.newBuilder().setRequestId(freshRequestId())
               .setUserId(user).setTitle("conformance order demand")
               .setConstraints(DemandConstraints.newBuilder().setMinCpuCores(1)).build())
           .getDemand();
       ReserveOrderRequest forDemand = reserve(user, offer.resourceId, 1, window(1, 2))
           .toBuilder().setDemandId(demand.getDemandId()).build();
-      Order first = orders(as(user)).reserveOrder(forDemand).getOrder();
-      Order second = orders(as(user)).reserveOrder(forDemand.toBuilder()
-          .setRequestId(requestId()).build()).getOrder();
-      Order confirmed = orders(as(user)).confirmOrder(confirm(first)).getOrder();
+      Order first = orders(asParticipant(user)).reserveOrder(forDemand).getOrder();
+      Order second = orders(asParticipant(user)).reserveOrder(forDemand.toBuilder()
+          .setRequestId(freshRequestId()).build()).getOrder();
+      Order confirmed = orders(asParticipant(user)).confirmOrder(confirm(first)).getOrder();
       Assertions.equal("status", OrderStatus.ORDER_STATUS_CONFIRMED, confirmed.getStatus());
       Assertions.equal("confirming again", confirmed,
-          orders(as(user)).confirmOrder(confirm(first)).getOrder());
-      Demand ordered = DemandServiceGrpc.newBlockingStub(as(user))
+          orders(asParticipant(user)).confirmOrder(confirm(first)).getOrder());
+      Demand ordered = DemandServiceGrpc.newBlockingStub(asParticipant(user))
           .withDeadlineAfter(deadlineMillis(), MILLIS)
           .getDemand(GetDemandRequest.newBuilder().setDemandId(demand.getDemandId()).build())
           .getDemand();
@@ -327,10 +319,10 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       Assertions.equal("demand order_id", first.getOrderId(), ordered.getOrderId());
       expectError("confirming a second order for an ORDERED demand",
           Status.Code.FAILED_PRECONDITION, null,
-          () -> orders(as(user)).confirmOrder(confirm(second)));
-      String other = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+          () -> orders(asParticipant(user)).confirmOrder(confirm(second)));
+      String other = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
       expectError("ordering for another user's demand", Status.Code.PERMISSION_DENIED, null,
-          () -> orders(as(other)).reserveOrder(forDemand.toBuilder().setRequestId(requestId())
+          () -> orders(asParticipant(other)).reserveOrder(forDemand.toBuilder().setRequestId(freshRequestId())
               .setUserId(other).build()));
     }
   }
@@ -341,28 +333,28 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     setUp();
     requireService(QualificationServiceGrpc.SERVICE_NAME);
     try (Offer offer = publish(4, 100, OfferConstraints.getDefaultInstance())) {
-      String reseller = approved(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
+      String reseller = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
       ReserveOrderRequest request = reserve(reseller, offer.resourceId, 1, window(1, 2));
       expectError("an unqualified reseller ordering", Status.Code.PERMISSION_DENIED, null,
-          () -> orders(as(reseller)).reserveOrder(request));
-      var qualifications = QualificationServiceGrpc.newBlockingStub(operator())
+          () -> orders(asParticipant(reseller)).reserveOrder(request));
+      var qualifications = QualificationServiceGrpc.newBlockingStub(asOperator())
           .withDeadlineAfter(deadlineMillis(), MILLIS);
-      QualificationServiceGrpc.newBlockingStub(as(reseller))
+      QualificationServiceGrpc.newBlockingStub(asParticipant(reseller))
           .withDeadlineAfter(deadlineMillis(), MILLIS)
-          .applyQualification(ApplyQualificationRequest.newBuilder().setRequestId(requestId())
+          .applyQualification(ApplyQualificationRequest.newBuilder().setRequestId(freshRequestId())
               .setParticipantId(reseller).setType(QualificationType.QUALIFICATION_TYPE_RESALE)
               .setEvidenceReference("conformance evidence").build());
       expectError("a reseller with a PENDING qualification ordering",
-          Status.Code.PERMISSION_DENIED, null, () -> orders(as(reseller)).reserveOrder(request));
+          Status.Code.PERMISSION_DENIED, null, () -> orders(asParticipant(reseller)).reserveOrder(request));
       qualifications.grantQualification(GrantQualificationRequest.newBuilder()
-          .setRequestId(requestId()).setParticipantId(reseller)
+          .setRequestId(freshRequestId()).setParticipantId(reseller)
           .setType(QualificationType.QUALIFICATION_TYPE_RESALE).setReason("conformance")
           .build());
       Assertions.equal("a qualified reseller's order", OrderStatus.ORDER_STATUS_RESERVED,
-          orders(as(reseller)).reserveOrder(request).getOrder().getStatus());
-      String user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+          orders(asParticipant(reseller)).reserveOrder(request).getOrder().getStatus());
+      String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
       expectError("a user ordering as another", Status.Code.PERMISSION_DENIED, null,
-          () -> orders(as(user)).reserveOrder(reserve(reseller, offer.resourceId, 1,
+          () -> orders(asParticipant(user)).reserveOrder(reserve(reseller, offer.resourceId, 1,
               window(1, 2))));
     }
   }
@@ -393,8 +385,8 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       throw new CheckSkipped("the target does not serve the provider interface, so the suite "
           + "cannot put a resource in its inventory");
     }
-    String provider = approved(ParticipationKind.PARTICIPATION_KIND_GENERAL_COMPUTE_PROVIDER);
-    ProviderClient client = new ProviderClient(as(provider), provider);
+    String provider = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_GENERAL_COMPUTE_PROVIDER);
+    ProviderClient client = new ProviderClient(asParticipant(provider), provider);
     try {
       client.connect().get(deadlineMillis(), MILLIS);
       String localKey = "conformance-" + UUID.randomUUID();
@@ -428,40 +420,8 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     }
   }
 
-  private ManagedChannel operator() {
-    return target().channelAs(CpinIdentity.operator(target().nodeCode()));
-  }
-
-  private ManagedChannel as(String participant) {
-    return target().channelAs(CpinIdentity.participant(target().nodeCode(),
-        Identifier.parse(participant)));
-  }
-
-  /** Registers a fresh organisation of {@code kind} in province 11 and approves it. */
-  private String approved(ParticipationKind kind) {
-    StringBuilder first17 = new StringBuilder("91110000");
-    while (first17.length() < 17) {
-      first17.append(CreditCode.ALPHABET.charAt(RANDOM.nextInt(CreditCode.ALPHABET.length())));
-    }
-    var participants = ParticipantServiceGrpc.newBlockingStub(operator())
-        .withDeadlineAfter(deadlineMillis(), MILLIS);
-    String id = participants.registerParticipant(RegisterParticipantRequest.newBuilder()
-            .setRequestId(requestId())
-            .setOrganization(Organization.newBuilder()
-                .setCreditCode(first17 + String.valueOf(CreditCode.checkCharacter(first17)))
-                .setLegalName("Conformance Order Co.").setProvinceCode("11"))
-            .setDisplayName("Conformance " + kind.name().toLowerCase(java.util.Locale.ROOT))
-            .addKinds(kind)
-            .addContacts(Contact.newBuilder().setName("Conformance Contact"))
-            .setTelecomLicenceNumber("B1-CONFORMANCE").build())
-        .getParticipant().getParticipantId();
-    participants.approveParticipant(ApproveParticipantRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id).setReason("conformance").build());
-    return id;
-  }
-
   private static OpenDedicatedLineRequest line(String provider) {
-    return OpenDedicatedLineRequest.newBuilder().setRequestId(requestId())
+    return OpenDedicatedLineRequest.newBuilder().setRequestId(freshRequestId())
         .setProviderId(provider)
         .setEndpointA(LineEndpoint.newBuilder().setProvinceCode("11").setSiteName("Beijing PoP"))
         .setEndpointZ(LineEndpoint.newBuilder().setProvinceCode("44").setSiteName("Shaoguan"))
@@ -471,23 +431,23 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
   }
 
   private static CloseDedicatedLineRequest close(DedicatedLine line) {
-    return CloseDedicatedLineRequest.newBuilder().setRequestId(requestId())
+    return CloseDedicatedLineRequest.newBuilder().setRequestId(freshRequestId())
         .setLineId(line.getLineId()).setReason("conformance").build();
   }
 
   private static ReserveOrderRequest reserve(String user, String resource, int units,
       TimeWindow window) {
-    return ReserveOrderRequest.newBuilder().setRequestId(requestId()).setUserId(user)
+    return ReserveOrderRequest.newBuilder().setRequestId(freshRequestId()).setUserId(user)
         .setResourceId(resource).setUnitCount(units).setTimeWindow(window).build();
   }
 
   private static ConfirmOrderRequest confirm(Order order) {
-    return ConfirmOrderRequest.newBuilder().setRequestId(requestId())
+    return ConfirmOrderRequest.newBuilder().setRequestId(freshRequestId())
         .setOrderId(order.getOrderId()).build();
   }
 
   private static ReleaseOrderRequest release(Order order) {
-    return ReleaseOrderRequest.newBuilder().setRequestId(requestId())
+    return ReleaseOrderRequest.newBuilder().setRequestId(freshRequestId())
         .setOrderId(order.getOrderId()).setReason("conformance").build();
   }
 
@@ -497,10 +457,6 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     return TimeWindow.newBuilder()
         .setStartTime(Timestamps.fromMillis(base + (long) (from * HOUR)))
         .setEndTime(Timestamps.fromMillis(base + (long) (to * HOUR))).build();
-  }
-
-  private static String requestId() {
-    return "conformance-" + UUID.randomUUID();
   }
 
   private DedicatedLineServiceGrpc.DedicatedLineServiceBlockingStub lines(
