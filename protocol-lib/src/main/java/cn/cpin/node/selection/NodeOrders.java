@@ -23,8 +23,14 @@ public final class NodeOrders {
   /** @param resources this node's aggregated inventory: a resource by id */
   public NodeOrders(NodeContext context, IdentifierIssuer issuer, ServiceCenter center,
       DedicatedLineBook lines, Function<String, Optional<Resource>> resources) {
+    // Orders are placed at the node that holds the resource: an industry node's resources in a
+    // regional node's aggregated view are not bookable there (its capacity is booked at home).
+    String self = context.nodeCode().toString();
+    Function<String, Optional<Resource>> held = id -> resources.apply(id).filter(r ->
+        r.getProvenance().getOriginNodeCode().isEmpty()
+            || r.getProvenance().getOriginNodeCode().equals(self));
     this.orders = new OrderBook(context.store(), context.clock(), center.participants(),
-        center.qualifications(), center.demands(), issuer, lines, resources);
+        center.qualifications(), center.demands(), issuer, lines, held);
   }
 
   public OrderBook orders() {

@@ -489,6 +489,13 @@ class OrderBookTest {
       Order second = node.orders().reserve(asBuyer, reserve("o-2", buyer, resource, 1,
           window(1, 2)));
       node.orders().release(asBuyer, release("r-1", second));
+      // An industry node's resource in this (regional) node's view is booked at its own node.
+      Resource remote = resource(4, 500).toBuilder().setProvenance(
+          cn.cpin.aggregation.v1.Provenance.newBuilder().setOriginNodeCode("86.44.C")).build();
+      inventory.put(remote.getResourceId(), remote);
+      assertThatThrownBy(() -> node.orders().reserve(asBuyer, reserve("o-3", buyer, remote, 1,
+          window(1, 2)))).isInstanceOfSatisfying(CpinException.class,
+          e -> assertThat(e.kind()).isEqualTo(CpinException.Kind.NOT_FOUND));
       collector.flush();
 
       Map<String, Double> counted = new java.util.TreeMap<>();
