@@ -28,13 +28,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.PriorityQueue;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -303,35 +301,67 @@ public final class Selector {
       long maxPrice = q.c.getMaxPricePerUnitHour().getMinorUnits();
       long budget = q.c.getBudget().getMinorUnits();
       boolean anyModel = q.c.getAcceleratorModel().isEmpty();
+      // The query and the columns in locals: HotSpot does not treat instance fields as constants,
+      // and a million iterations pay for every reload.
+      final int size = ix.size;
+      final byte[] status = ix.status;
+      final byte[] kind = ix.kind;
+      final int[] models = ix.model;
+      final int[] accelerators = ix.accelerators;
+      final int[] cores = ix.cores;
+      final double[] fp16 = ix.fp16;
+      final double[] fp32 = ix.fp32;
+      final double[] fp64 = ix.fp64;
+      final double[] int8 = ix.int8;
+      final long[] memory = ix.memory;
+      final long[] storage = ix.storage;
+      final int[] freeUnits = ix.freeUnits;
+      final byte[] province = ix.province;
+      final short[] currency = ix.currency;
+      final long[] price = ix.price;
+      final long[][] windows = ix.windows;
+      final OfferConstraints[] offers = ix.offers;
+      final int wantKind = q.kind;
+      final int minAccelerators = q.minAccelerators;
+      final int minCores = q.minCores;
+      final double minFp16 = q.fp16;
+      final double minFp32 = q.fp32;
+      final double minFp64 = q.fp64;
+      final double minInt8 = q.int8;
+      final long minMemory = q.c.getMinMemoryGib();
+      final long minStorage = q.c.getMinStorageGib();
+      final long units = q.units;
+      final boolean[] provinces = q.provinces;
+      final boolean priceCapped = q.c.hasMaxPricePerUnitHour();
+      final boolean windowed = q.c.hasTimeWindow();
       long evaluated = 0;
-      for (int i = 0; i < ix.size; i++) {
-        byte st = ix.status[i];
+      for (int i = 0; i < size; i++) {
+        byte st = status[i];
         if (st != 1 && st != 2) { // AVAILABLE, DEGRADED
           continue;
         }
         evaluated++;
-        if (q.kind != 0 && ix.kind[i] != q.kind
-            || !anyModel && ix.model[i] != model
-            || ix.accelerators[i] < q.minAccelerators
-            || ix.cores[i] < q.minCores
-            || ix.fp16[i] < q.fp16 || ix.fp32[i] < q.fp32 || ix.fp64[i] < q.fp64
-            || ix.int8[i] < q.int8
-            || ix.memory[i] < q.c.getMinMemoryGib() || ix.storage[i] < q.c.getMinStorageGib()
-            || ix.freeUnits[i] < q.units) {
+        if (wantKind != 0 && kind[i] != wantKind
+            || !anyModel && models[i] != model
+            || accelerators[i] < minAccelerators
+            || cores[i] < minCores
+            || fp16[i] < minFp16 || fp32[i] < minFp32 || fp64[i] < minFp64
+            || int8[i] < minInt8
+            || memory[i] < minMemory || storage[i] < minStorage
+            || freeUnits[i] < units) {
           continue;
         }
-        int p = ix.province[i];
-        if (q.provinces != null && (p < 0 || !q.provinces[p])) {
+        int p = province[i];
+        if (provinces != null && (p < 0 || !provinces[p])) {
           continue;
         }
-        if (q.c.hasMaxPricePerUnitHour() && (ix.currency[i] != priceCurrency
-            || ix.price[i] > maxPrice)) {
+        if (priceCapped && (currency[i] != priceCurrency || price[i] > maxPrice)) {
           continue;
         }
-        if (q.c.hasTimeWindow() && ix.windows[i] != null && !inside(ix.windows[i], q)) {
+        if (windowed && windows[i] != null && !inside(windows[i], q)) {
           continue;
         }
-        if (ix.offers[i] != null && !accepts(ix.offers[i], q)) {
+        if (offers[i] != null && !accepts(offers[i], q)) {
           continue;
         }
         // Network (SEL-004, SEL-008): the public estimate, or a line where it is better.
@@ -488,27 +518,25 @@ public final class Selector {
       }
       scores[k] = total;
     }
-    Comparator<Integer> better = (a, b) -> {
-      int byScore = Double.compare(scores[b], scores[a]);
-      if (byScore != 0) {
-        return byScore;
-      }
-      int byPrice = Long.compare(prices[a], prices[b]);
-      return byPrice != 0 ? byPrice : ids[a].compareTo(ids[b]);
-    };
-    PriorityQueue<Integer> worstFirst = new PriorityQueue<>(better.reversed());
+    // The best `wanted` matches, best first, in a small sorted array: a match enters only if it
+    // beats the current last, so most matches cost one comparison and no allocation.
+    int[] best = new int[Math.min(wanted, m.size)];
+    int kept = 0;
     for (int k = 0; k < m.size; k++) {
-      worstFirst.add(k);
-      if (worstFirst.size() > wanted) {
-        worstFirst.poll();
+      if (kept == best.length && !better(k, best[kept - 1], scores, prices, ids)) {
+        continue;
       }
+      int at = kept == best.length ? kept - 1 : kept++;
+      while (at > 0 && better(k, best[at - 1], scores, prices, ids)) {
+        best[at] = best[at - 1];
+        at--;
+      }
+      best[at] = k;
     }
-    List<Integer> best = new ArrayList<>(worstFirst);
-    best.sort(better);
     List<Candidate> out = new ArrayList<>();
     Timestamp now = Timestamps.fromMillis(clock.millis());
-    for (int rank = 0; rank < best.size(); rank++) {
-      int k = best.get(rank);
+    for (int rank = 0; rank < kept; rank++) {
+      int k = best[rank];
       SelectionIndex ix = m.index[k];
       String id = ids[k];
       Candidate remoteCandidate = remoteById.get(id);
@@ -563,6 +591,17 @@ public final class Selector {
       out.add(c.build());
     }
     return out;
+  }
+
+  // SEL-006: higher score, then lower price, then lower resource id.
+  private static boolean better(int a, int b, double[] scores, long[] prices, String[] ids) {
+    if (scores[a] != scores[b]) {
+      return scores[a] > scores[b];
+    }
+    if (prices[a] != prices[b]) {
+      return prices[a] < prices[b];
+    }
+    return ids[a].compareTo(ids[b]) < 0;
   }
 
   private static double normalized(int criterion, double x, double min, double max,
