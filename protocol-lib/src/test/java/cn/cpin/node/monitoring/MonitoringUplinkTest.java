@@ -146,8 +146,12 @@ class MonitoringUplinkTest {
         "injected", ErrorReason.ERROR_REASON_IDENTIFIER_MALFORMED));
     exporter = new MonitoringExporter(senderSpool, channel, events, FAST);
     exporter.start();
+    // One batch at a time: the receiver merges batches that queue up into one store call, and
+    // the fault is injected into the second call.
     senderSpool.append(points(0, 2));
+    await(() -> senderSpool.acknowledgedSequence() == 1);
     senderSpool.append(points(2, 3));
+    await(() -> senderSpool.acknowledgedSequence() == 2);
     senderSpool.append(points(5, 1));
     await(() -> senderSpool.acknowledgedSequence() == 3);
     List<DataPoint> expected = new ArrayList<>(points(0, 2));
