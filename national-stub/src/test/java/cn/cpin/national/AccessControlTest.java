@@ -7,9 +7,6 @@ import cn.cpin.common.v1.ErrorReason;
 import cn.cpin.identifier.v1.AllocateNodeCodeResponse;
 import cn.cpin.identifier.v1.NodeCodeServiceGrpc;
 import cn.cpin.identifier.v1.NodeCodeStatus;
-import cn.cpin.protocol.identifier.Identifier;
-import cn.cpin.protocol.identifier.IdentifierKind;
-import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.Credentials;
 import cn.cpin.protocol.profile.NodeProfile;
 import cn.cpin.trust.v1.ListRevocationsRequest;
@@ -49,7 +46,7 @@ class AccessControlTest {
         regional.endpoint(), nodes.allocate("86.44.C"));
     nodes.assertServing(industry);
     Credentials participant = nodes.issueParticipantCertificate(regional,
-        Identifier.of(NodeCode.parse("86.44"), IdentifierKind.PARTICIPANT, 17));
+        nodes.approvedParticipant(regional));
 
     // ListRevocations is node-only: a participant of 86.44 has only the role "any" at 86.
     ManagedChannel asParticipant = nodes.channel(national, participant);

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.fail;
 import cn.cpin.node.v1.GetNodeInfoRequest;
 import cn.cpin.node.v1.NodeInfoServiceGrpc;
 import cn.cpin.protocol.identifier.Identifier;
-import cn.cpin.protocol.identifier.IdentifierKind;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.Credentials;
 import cn.cpin.trust.v1.ListRevocationsRequest;
@@ -57,8 +56,8 @@ class RevocationTest {
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
 
     NodeCode code = NodeCode.parse("86.44");
-    Identifier revokedId = Identifier.of(code, IdentifierKind.PARTICIPANT, 17);
-    Identifier keptId = Identifier.of(code, IdentifierKind.PARTICIPANT, 18);
+    Identifier revokedId = nodes.approvedParticipant(regional);
+    Identifier keptId = nodes.approvedParticipant(regional);
     Credentials revoked = nodes.issueParticipantCertificate(regional, revokedId);
     Credentials kept = nodes.issueParticipantCertificate(regional, keptId);
     String subject = "cpin://86.44/" + revokedId;

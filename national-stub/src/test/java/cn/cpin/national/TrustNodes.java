@@ -190,10 +190,50 @@ final class TrustNodes implements AutoCloseable {
     return args;
   }
 
+  // Identifiers for the service center without a regional identifier library (that lives in
+  // regional-node): numbered in this JVM, so they never repeat across restarts of a test.
+  private static final java.util.concurrent.atomic.AtomicLong SERIALS =
+      new java.util.concurrent.atomic.AtomicLong(1000);
+
   static NodeKind childKind(NodeProfile profile) {
-    return profile == NodeProfile.REGIONAL
-        ? new ChildNode(NodeProfile.REGIONAL, "cpin-regional-node")
-        : new ChildNode(NodeProfile.INDUSTRY, "cpin-industry-node");
+    return new ChildNode(profile, profile == NodeProfile.REGIONAL ? "cpin-regional-node"
+        : "cpin-industry-node") {
+      @Override
+      protected cn.cpin.node.IdentifierIssuer identifierIssuer(cn.cpin.node.NodeContext context,
+          cn.cpin.node.trust.NodeTrust trust) {
+        return (requestId, kind, owner, attributes) -> Identifier.of(context.nodeCode(), kind,
+            SERIALS.incrementAndGet());
+      }
+    };
+  }
+
+  /**
+   * Has {@code node}'s operator register and approve an organisation at its service center (a
+   * participant certificate is issued only to an approved participant); returns its identifier.
+   */
+  Identifier approvedParticipant(Node node) throws Exception {
+    ManagedChannel channel = channel(node, node.operatorCredentials());
+    try {
+      var participants = cn.cpin.servicecenter.v1.ParticipantServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS);
+      long n = SERIALS.incrementAndGet();
+      String first17 = String.format("91440300MA%07d", n);
+      String id = participants.registerParticipant(
+          cn.cpin.servicecenter.v1.RegisterParticipantRequest.newBuilder()
+              .setRequestId("register-" + n)
+              .setOrganization(cn.cpin.servicecenter.v1.Organization.newBuilder()
+                  .setCreditCode(first17
+                      + cn.cpin.protocol.creditcode.CreditCode.checkCharacter(first17)))
+              .setDisplayName("Participant " + n)
+              .addKinds(cn.cpin.servicecenter.v1.ParticipationKind.PARTICIPATION_KIND_USER)
+              .addContacts(cn.cpin.servicecenter.v1.Contact.newBuilder().setName("Li Na"))
+              .build()).getParticipant().getParticipantId();
+      participants.approveParticipant(cn.cpin.servicecenter.v1.ApproveParticipantRequest
+          .newBuilder().setRequestId("approve-" + n).setParticipantId(id).build());
+      return Identifier.parse(id);
+    } finally {
+      channel.shutdownNow();
+    }
   }
 
   /** Starts a node from a command line, as its program would. */
