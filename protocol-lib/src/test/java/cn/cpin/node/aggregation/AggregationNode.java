@@ -1,5 +1,7 @@
 package cn.cpin.node.aggregation;
 
+import cn.cpin.testing.MutableClock;
+
 import cn.cpin.node.ErrorMappingInterceptor;
 import cn.cpin.node.EventLog;
 import cn.cpin.node.RequestValidationInterceptor;
@@ -25,10 +27,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +47,9 @@ final class AggregationNode implements AutoCloseable {
 
   final NodeCode code;
   final Path dir;
-  final TestClock clock;
+  static final java.time.Instant START = java.time.Instant.parse("2026-11-26T08:00:00Z");
+
+  final MutableClock clock;
   final List<String> unexpected = new ArrayList<>();
   final ByteArrayOutputStream log = new ByteArrayOutputStream();
   final EventLog events;
@@ -59,11 +61,11 @@ final class AggregationNode implements AutoCloseable {
   private Server server;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
-  AggregationNode(NodeCode code, Path dir, TestClock clock) throws Exception {
+  AggregationNode(NodeCode code, Path dir, MutableClock clock) throws Exception {
     this(code, dir, clock, new AtomicLong(), new ConcurrentHashMap<>());
   }
 
-  private AggregationNode(NodeCode code, Path dir, TestClock clock, AtomicLong serials,
+  private AggregationNode(NodeCode code, Path dir, MutableClock clock, AtomicLong serials,
       Map<String, String> issued) throws Exception {
     this.code = code;
     this.dir = dir;
@@ -133,30 +135,6 @@ final class AggregationNode implements AutoCloseable {
       return Contexts.interceptCall(
           Context.current().withValue(AccessControlInterceptor.CALLER, caller), call, headers,
           next);
-    }
-  }
-
-  /** A clock tests move by hand. */
-  static final class TestClock extends Clock {
-    private volatile Instant now = Instant.parse("2026-11-26T08:00:00Z");
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
     }
   }
 }

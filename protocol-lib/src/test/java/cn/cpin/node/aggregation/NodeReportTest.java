@@ -1,5 +1,7 @@
 package cn.cpin.node.aggregation;
 
+import cn.cpin.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,8 +53,8 @@ class NodeReportTest {
 
   @BeforeEach
   void start() throws Exception {
-    regional = new AggregationNode(REGIONAL, dir.resolve("r"), new AggregationNode.TestClock());
-    industry = new AggregationNode(INDUSTRY, dir.resolve("i"), new AggregationNode.TestClock());
+    regional = new AggregationNode(REGIONAL, dir.resolve("r"), new MutableClock(AggregationNode.START));
+    industry = new AggregationNode(INDUSTRY, dir.resolve("i"), new MutableClock(AggregationNode.START));
   }
 
   @AfterEach

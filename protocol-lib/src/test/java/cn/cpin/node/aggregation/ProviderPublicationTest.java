@@ -1,5 +1,7 @@
 package cn.cpin.node.aggregation;
 
+import cn.cpin.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -48,7 +50,7 @@ class ProviderPublicationTest {
 
   @BeforeEach
   void start() throws Exception {
-    node = new AggregationNode(REGIONAL, dir, new AggregationNode.TestClock());
+    node = new AggregationNode(REGIONAL, dir, new MutableClock(AggregationNode.START));
   }
 
   @AfterEach

@@ -1,5 +1,7 @@
 package cn.cpin.node.selection;
 
+import cn.cpin.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -50,10 +52,8 @@ import cn.cpin.servicecenter.v1.SubmitDemandRequest;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +88,7 @@ class OrderBookTest {
   Path dir;
 
   private KeyValueStore store;
-  private final MovableClock clock = new MovableClock(START);
+  private final MutableClock clock = new MutableClock(START);
   private final AtomicLong serials = new AtomicLong();
   private final Map<String, Identifier> issued = new ConcurrentHashMap<>();
   private final Map<String, Resource> inventory = new ConcurrentHashMap<>();
@@ -709,34 +709,6 @@ class OrderBookTest {
           QualificationType.QUALIFICATION_TYPE_RESALE,
           new QualificationBook.Details("", "evidence", Optional.empty()), id,
           ApproveParticipantRequest.newBuilder().setRequestId(id).build());
-    }
-  }
-
-  /** A clock the test moves forward. */
-  private static final class MovableClock extends Clock {
-    private volatile Instant now;
-
-    MovableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration by) {
-      now = now.plus(by);
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
     }
   }
 }

@@ -1,5 +1,7 @@
 package cn.cpin.node.servicecenter;
 
+import cn.cpin.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -31,10 +33,8 @@ import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
 import cn.cpin.servicecenter.v1.SubmitDemandRequest;
 import com.google.protobuf.util.Timestamps;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +60,7 @@ class ServiceCenterTest {
   Path dir;
 
   private KeyValueStore store;
-  private final MovableClock clock = new MovableClock(Instant.parse("2026-11-26T08:00:00Z"));
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-11-26T08:00:00Z"));
   private final AtomicLong serials = new AtomicLong();
   private final Map<String, Identifier> issued = new ConcurrentHashMap<>();
   private final AtomicBoolean issuerDown = new AtomicBoolean();
@@ -246,33 +246,5 @@ class ServiceCenterTest {
         .setDisplayName("Example " + requestId).addKinds(kind)
         .addContacts(Contact.newBuilder().setName("Li Na"))
         .setTelecomLicenceNumber("B1-20260001").build();
-  }
-
-  /** A clock the test moves forward. */
-  private static final class MovableClock extends Clock {
-    private volatile Instant now;
-
-    MovableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration by) {
-      now = now.plus(by);
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }

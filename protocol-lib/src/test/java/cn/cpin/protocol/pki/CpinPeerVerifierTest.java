@@ -1,5 +1,7 @@
 package cn.cpin.protocol.pki;
 
+import cn.cpin.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
