@@ -68,9 +68,9 @@ public final class Benchmarks implements Callable<Integer> {
   private static final int PAIRS = 4;
   private static final CpinIdentity REGIONAL_OPERATOR = CpinIdentity.operator(Federation.REGIONAL);
 
-  @Option(names = "--only", split = ",", paramLabel = "a|b|c|g|m|o",
+  @Option(names = "--only", split = ",", paramLabel = "a|b|c|g|m|o|s",
       description = "Run only these benchmarks (default: a,b,c; g is aggregation, m the "
-          + "monitoring uplink, o orders).")
+          + "monitoring uplink, o orders, s selection).")
   private Set<String> only = Set.of("a", "b", "c");
 
   @Option(names = "--seconds", defaultValue = "10",
@@ -125,6 +125,15 @@ public final class Benchmarks implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   private int heapResources;
 
+  @Option(names = "--selection-resources", defaultValue = "1000000",
+      description = "(s) resources selection ranks over (default: ${DEFAULT-VALUE}).")
+  private int selectionResources;
+
+  @Option(names = "--demands", defaultValue = "200",
+      description = "(s) demands measured; the naive scan runs for every fifth (default: "
+          + "${DEFAULT-VALUE}).")
+  private int demands;
+
   private final List<Row> rows = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
 
@@ -169,11 +178,33 @@ public final class Benchmarks implements Callable<Integer> {
       if (only.contains("o")) {
         orders(root);
       }
+      if (only.contains("s")) {
+        selection();
+      }
     } finally {
       deleteTree(root);
     }
     printTable((System.nanoTime() - started) / 1e9);
     return 0;
+  }
+
+  // ---- (s) selection over a million resources, against a naive full scan -------------------
+
+  private void selection() {
+    System.out.printf("%n(s) selection: %,d seeded resources, %d seeded demands, against a naive "
+        + "full scan of every fifth%n", selectionResources, demands);
+    SelectionBench.Figures f = SelectionBench.run(selectionResources, demands, 5, System.out);
+    rows.add(new Row("(s) selection wall time p99", f.p99(), "ms", "≤ 10 ms",
+        fmtRatio(SelectionBench.TARGET_P99_MILLIS / f.p99()),
+        verdict(f.p99() <= SelectionBench.TARGET_P99_MILLIS)));
+    rows.add(new Row("(s) selection wall time p50", f.p50(), "ms", "", "", ""));
+    rows.add(new Row("(s) CPU per demand (all threads) p99", f.cpuP99(), "ms", "", "", ""));
+    rows.add(new Row("(s) naive full scan p99 (baseline)", f.naiveP99(), "ms", "",
+        fmtRatio(f.naiveP99() / f.p99()), ""));
+    rows.add(new Row("(s) same rankings as the naive scan", f.sameRankings() ? 1 : 0, "", "1",
+        "", verdict(f.sameRankings())));
+    notes.add(String.format(Locale.ROOT, "(s) demands matched %,d resources on average",
+        f.meanMatched()));
   }
 
   // ---- (o) orders: reservations under contention, zero double booking ---------------------

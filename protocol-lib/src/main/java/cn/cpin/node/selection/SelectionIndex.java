@@ -14,10 +14,12 @@ import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * The resources selection evaluates, one column per matched field in primitive arrays, so that a
- * scan over a million resources touches a few tens of megabytes in order instead of a million
- * objects (SEL-011). Rarely set fields (availability windows, offer constraints) are kept as
- * objects beside the columns. A resource's slot never moves; updates overwrite it in place.
+ * The resources selection evaluates, in buckets of one compute kind and one province, each bucket
+ * one column per matched field in primitive arrays: a demand skips the buckets its kind, provinces
+ * or latency bound exclude, and scans the others in memory order, touching only the columns its
+ * constraints name (SEL-011). Rarely set fields (availability windows, offer constraints) are kept
+ * as objects beside the columns. A resource keeps its row while its kind and province stay the
+ * same; updates overwrite the row in place, and a resource that moves leaves an offline row behind.
  *
  * <p>Thread-safe: one writer or many scanners at a time.
  */
@@ -26,94 +28,163 @@ final class SelectionIndex {
 
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final NetworkModel network;
-  private final Map<String, Integer> slots = new HashMap<>();
+  /** Resource id to (bucket number, row), packed in a long. */
+  private final Map<String, Long> rows = new HashMap<>();
+  private final Map<Long, Bucket> bucketsByKey = new HashMap<>();
+  private final List<Bucket> buckets = new ArrayList<>();
   private final Map<String, Integer> models = new HashMap<>();
-  private final List<String> modelNames = new ArrayList<>();
   private final Map<String, Integer> currencies = new HashMap<>();
   private final List<String> currencyNames = new ArrayList<>();
   private final Map<String, Integer> nodes = new HashMap<>();
   private final List<String> nodeNames = new ArrayList<>();
 
-  int size;
-  String[] ids = new String[0];
-  byte[] status = new byte[0];
-  byte[] kind = new byte[0];
-  byte[] province = new byte[0];
-  short[] node = new short[0];
-  int[] model = new int[0];
-  int[] accelerators = new int[0];
-  int[] cores = new int[0];
-  /** TFLOPS; 0 when not stated. */
-  double[] fp16 = new double[0];
-  double[] fp32 = new double[0];
-  double[] fp64 = new double[0];
-  /** TOPS; 0 when not stated. */
-  double[] int8 = new double[0];
-  long[] memory = new long[0];
-  long[] storage = new long[0];
-  int[] freeUnits = new int[0];
-  long[] price = new long[0];
-  short[] currency = new short[0];
-  int[] uplink = new int[0];
-  long[][] windows = new long[0][];
-  OfferConstraints[] offers = new OfferConstraints[0];
-
   SelectionIndex(NetworkModel network) {
     this.network = network;
+  }
+
+  /** The resources of one compute kind in one province (NONE: a province the model lacks). */
+  static final class Bucket {
+    final SelectionIndex owner;
+    final int number;
+    final int kind;
+    final int province;
+    /** Rows whose status is AVAILABLE or DEGRADED: what a demand evaluates. */
+    int offered;
+    /** Rows with offer constraints, which most buckets have none of. */
+    int withOffers;
+    int size;
+    String[] ids = new String[0];
+    byte[] status = new byte[0];
+    short[] node = new short[0];
+    int[] model = new int[0];
+    int[] accelerators = new int[0];
+    int[] cores = new int[0];
+    /** TFLOPS; 0 when not stated. */
+    double[] fp16 = new double[0];
+    double[] fp32 = new double[0];
+    double[] fp64 = new double[0];
+    /** TOPS; 0 when not stated. */
+    double[] int8 = new double[0];
+    long[] memory = new long[0];
+    long[] storage = new long[0];
+    int[] freeUnits = new int[0];
+    long[] price = new long[0];
+    short[] currency = new short[0];
+    int[] uplink = new int[0];
+    long[][] windows = new long[0][];
+    OfferConstraints[] offers = new OfferConstraints[0];
+
+    private Bucket(SelectionIndex owner, int number, int kind, int province) {
+      this.owner = owner;
+      this.number = number;
+      this.kind = kind;
+      this.province = province;
+    }
+
+    static boolean offered(byte status) {
+      return status == ResourceStatus.RESOURCE_STATUS_AVAILABLE_VALUE
+          || status == ResourceStatus.RESOURCE_STATUS_DEGRADED_VALUE;
+    }
+
+    String nodeName(int row) {
+      return owner.nodeNames.get(node[row]);
+    }
+
+    private int append(String id) {
+      if (size == ids.length) {
+        int capacity = Math.max(16, ids.length * 2);
+        ids = Arrays.copyOf(ids, capacity);
+        status = Arrays.copyOf(status, capacity);
+        node = Arrays.copyOf(node, capacity);
+        model = Arrays.copyOf(model, capacity);
+        accelerators = Arrays.copyOf(accelerators, capacity);
+        cores = Arrays.copyOf(cores, capacity);
+        fp16 = Arrays.copyOf(fp16, capacity);
+        fp32 = Arrays.copyOf(fp32, capacity);
+        fp64 = Arrays.copyOf(fp64, capacity);
+        int8 = Arrays.copyOf(int8, capacity);
+        memory = Arrays.copyOf(memory, capacity);
+        storage = Arrays.copyOf(storage, capacity);
+        freeUnits = Arrays.copyOf(freeUnits, capacity);
+        price = Arrays.copyOf(price, capacity);
+        currency = Arrays.copyOf(currency, capacity);
+        uplink = Arrays.copyOf(uplink, capacity);
+        windows = Arrays.copyOf(windows, capacity);
+        offers = Arrays.copyOf(offers, capacity);
+      }
+      ids[size] = id;
+      status[size] = (byte) ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE;
+      return size++;
+    }
+
+    private void setStatus(int row, byte value) {
+      offered += (offered(value) ? 1 : 0) - (offered(status[row]) ? 1 : 0);
+      status[row] = value;
+    }
   }
 
   /** Adds or replaces {@code r}, known at node {@code holder}. */
   void put(Resource r, String holder) {
     lock.writeLock().lock();
     try {
-      Integer slot = slots.get(r.getResourceId());
-      if (slot == null) {
-        slot = size++;
-        grow(size);
-        slots.put(r.getResourceId(), slot);
-        ids[slot] = r.getResourceId();
+      Bucket b = bucket(r.getComputeKindValue(), network.index(r.getSite().getProvinceCode()));
+      Long at = rows.get(r.getResourceId());
+      int row;
+      if (at != null && (int) (at >>> 32) == b.number) {
+        row = (int) (long) at;
+      } else {
+        if (at != null) { // kind or province changed: the old row goes offline for good
+          buckets.get((int) (at >>> 32)).setStatus((int) (long) at,
+              (byte) ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE);
+        }
+        row = b.append(r.getResourceId());
+        rows.put(r.getResourceId(), (long) b.number << 32 | row);
       }
-      int i = slot;
-      status[i] = (byte) r.getStatusValue();
-      kind[i] = (byte) r.getComputeKindValue();
-      province[i] = (byte) network.index(r.getSite().getProvinceCode());
-      node[i] = (short) intern(nodes, nodeNames, holder);
-      model[i] = r.hasAccelerator() && !r.getAccelerator().getModel().isEmpty()
-          ? intern(models, modelNames, r.getAccelerator().getModel()) : NONE;
-      accelerators[i] = r.hasAccelerator() ? r.getAccelerator().getCount() : 0;
-      cores[i] = r.getCpu().getCores();
-      fp16[i] = Units.tflops(r.getFp16Peak());
-      fp32[i] = Units.tflops(r.getFp32Peak());
-      fp64[i] = Units.tflops(r.getFp64Peak());
-      int8[i] = Units.tops(r.getInt8Peak());
-      memory[i] = r.getMemoryGib();
-      storage[i] = r.getStorageGib();
-      freeUnits[i] = r.getCapacity().getFreeUnits();
-      price[i] = r.getPricePerUnitHour().getMinorUnits();
-      currency[i] = (short) intern(currencies, currencyNames,
+      b.setStatus(row, (byte) r.getStatusValue());
+      b.node[row] = (short) intern(nodes, nodeNames, holder);
+      b.model[row] = r.hasAccelerator() && !r.getAccelerator().getModel().isEmpty()
+          ? intern(models, null, r.getAccelerator().getModel()) : NONE;
+      b.accelerators[row] = r.hasAccelerator() ? r.getAccelerator().getCount() : 0;
+      b.cores[row] = r.getCpu().getCores();
+      b.fp16[row] = Units.tflops(r.getFp16Peak());
+      b.fp32[row] = Units.tflops(r.getFp32Peak());
+      b.fp64[row] = Units.tflops(r.getFp64Peak());
+      b.int8[row] = Units.tops(r.getInt8Peak());
+      b.memory[row] = r.getMemoryGib();
+      b.storage[row] = r.getStorageGib();
+      b.freeUnits[row] = r.getCapacity().getFreeUnits();
+      b.price[row] = r.getPricePerUnitHour().getMinorUnits();
+      b.currency[row] = (short) intern(currencies, currencyNames,
           r.getPricePerUnitHour().getCurrencyCode());
-      uplink[i] = r.getUplinkBandwidthMbps();
-      windows[i] = r.getAvailabilityWindowsCount() == 0 ? null : windowsOf(r);
-      offers[i] = r.hasOfferConstraints() ? r.getOfferConstraints() : null;
+      b.uplink[row] = r.getUplinkBandwidthMbps();
+      b.windows[row] = r.getAvailabilityWindowsCount() == 0 ? null : windowsOf(r);
+      b.withOffers += (r.hasOfferConstraints() ? 1 : 0) - (b.offers[row] != null ? 1 : 0);
+      b.offers[row] = r.hasOfferConstraints() ? r.getOfferConstraints() : null;
     } finally {
       lock.writeLock().unlock();
     }
   }
 
-  /** Takes {@code resourceId} out of selection (its slot stays, never evaluated). */
+  /** Takes {@code resourceId} out of selection (its row stays, never evaluated). */
   void remove(String resourceId) {
     lock.writeLock().lock();
     try {
-      Integer slot = slots.get(resourceId);
-      if (slot != null) {
-        status[slot] = (byte) ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE;
+      Long at = rows.get(resourceId);
+      if (at != null) {
+        buckets.get((int) (at >>> 32)).setStatus((int) (long) at,
+            (byte) ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE);
       }
     } finally {
       lock.writeLock().unlock();
     }
   }
 
-  /** Under the read lock: the accelerator model's number, or NONE if no resource has it. */
+  /** Under the read lock: every bucket, in the order they were created. */
+  List<Bucket> buckets() {
+    return buckets;
+  }
+
+  /** Under the read lock: the accelerator model's number, or MIN_VALUE if no resource has it. */
   int modelIndex(String name) {
     Integer i = models.get(name);
     return i == null ? Integer.MIN_VALUE : i;
@@ -125,17 +196,21 @@ final class SelectionIndex {
     return i == null ? Integer.MIN_VALUE : i;
   }
 
-  String currencyName(int index) {
-    return currencyNames.get(index);
+  boolean contains(String resourceId) {
+    lock.readLock().lock();
+    try {
+      return rows.containsKey(resourceId);
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
-  String nodeName(int index) {
-    return nodeNames.get(index);
-  }
-
-  int slotOf(String resourceId) {
-    Integer slot = slots.get(resourceId);
-    return slot == null ? -1 : slot;
+  private Bucket bucket(int kind, int province) {
+    return bucketsByKey.computeIfAbsent((long) kind << 32 | (province & 0xffffffffL), key -> {
+      Bucket b = new Bucket(this, buckets.size(), kind, province);
+      buckets.add(b);
+      return b;
+    });
   }
 
   private static long[] windowsOf(Resource r) {
@@ -148,38 +223,18 @@ final class SelectionIndex {
     return out;
   }
 
+  /** The name's number in {@code map}; {@code names}, when given, lists names by number. */
   private static int intern(Map<String, Integer> map, List<String> names, String name) {
-    return map.computeIfAbsent(name, n -> {
-      names.add(n);
-      return names.size() - 1;
-    });
-  }
-
-  private void grow(int needed) {
-    if (needed <= ids.length) {
-      return;
+    Integer known = map.get(name);
+    if (known != null) {
+      return known;
     }
-    int capacity = Math.max(1024, ids.length * 2);
-    ids = Arrays.copyOf(ids, capacity);
-    status = Arrays.copyOf(status, capacity);
-    kind = Arrays.copyOf(kind, capacity);
-    province = Arrays.copyOf(province, capacity);
-    node = Arrays.copyOf(node, capacity);
-    model = Arrays.copyOf(model, capacity);
-    accelerators = Arrays.copyOf(accelerators, capacity);
-    cores = Arrays.copyOf(cores, capacity);
-    fp16 = Arrays.copyOf(fp16, capacity);
-    fp32 = Arrays.copyOf(fp32, capacity);
-    fp64 = Arrays.copyOf(fp64, capacity);
-    int8 = Arrays.copyOf(int8, capacity);
-    memory = Arrays.copyOf(memory, capacity);
-    storage = Arrays.copyOf(storage, capacity);
-    freeUnits = Arrays.copyOf(freeUnits, capacity);
-    price = Arrays.copyOf(price, capacity);
-    currency = Arrays.copyOf(currency, capacity);
-    uplink = Arrays.copyOf(uplink, capacity);
-    windows = Arrays.copyOf(windows, capacity);
-    offers = Arrays.copyOf(offers, capacity);
+    int next = map.size();
+    map.put(name, next);
+    if (names != null) {
+      names.add(name);
+    }
+    return next;
   }
 
   /** Throughput unit conversion (SEL-003): FLOPS to TFLOPS, OPS to TOPS. */

@@ -4,6 +4,7 @@ import cn.cpin.aggregation.v1.OfferConstraints;
 import cn.cpin.aggregation.v1.Resource;
 import cn.cpin.common.v1.ComputeKind;
 import cn.cpin.common.v1.Money;
+import cn.cpin.node.selection.SelectionIndex.Bucket;
 import cn.cpin.selection.v1.Candidate;
 import cn.cpin.selection.v1.ConstraintCheck;
 import cn.cpin.selection.v1.ConstraintSide;
@@ -33,7 +34,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -54,6 +59,10 @@ public final class Selector {
   private static final int PERFORMANCE = 1;
   private static final int LATENCY = 2;
   private static final int BANDWIDTH = 3;
+  /** A demand's share of the machine: the calling thread and the common pool's workers. */
+  private static final int PARTS = Math.min(4, ForkJoinPool.getCommonPoolParallelism() + 1);
+  /** Below this many rows one thread is quicker than handing work to another. */
+  private static final int PARALLEL_ROWS = 1 << 16;
 
   /** Other nodes' answers to the same demand (SEL-010). */
   @FunctionalInterface
@@ -116,38 +125,41 @@ public final class Selector {
       boolean qualifiedReseller) {
     Query q = new Query(request.getConstraints(), request.getPreferences(), qualifiedReseller,
         openLines.get());
-    Matches matches = new Matches();
-    long evaluated = scan(index, q, matches, null);
-    PartialResult.Builder partial = PartialResult.newBuilder();
-    Map<String, Candidate> remoteById = new HashMap<>();
-    if (request.getIncludeRemoteNodes()) {
-      Duration timeout = request.hasRemoteTimeout()
-          ? Duration.ofMillis(Durations.toMillis(request.getRemoteTimeout()))
-          : Duration.ofSeconds(2);
-      RemoteAnswers answers = remote.ask(request.toBuilder().setIncludeRemoteNodes(false)
-          .build(), timeout);
-      SelectionIndex others = new SelectionIndex(network);
-      for (Candidate c : answers.candidates()) {
-        if (index.slotOf(c.getResourceId()) < 0 && !remoteById.containsKey(c.getResourceId())) {
-          remoteById.put(c.getResourceId(), c);
-          others.put(c.getResource(), c.getNodeCode());
+    Matches[] parts = Matches.take(PARTS);
+    try {
+      long evaluated = scan(index, q, parts);
+      PartialResult.Builder partial = PartialResult.newBuilder();
+      Map<String, Candidate> remoteById = new HashMap<>();
+      if (request.getIncludeRemoteNodes()) {
+        Duration timeout = request.hasRemoteTimeout()
+            ? Duration.ofMillis(Durations.toMillis(request.getRemoteTimeout()))
+            : Duration.ofSeconds(2);
+        RemoteAnswers answers = remote.ask(request.toBuilder().setIncludeRemoteNodes(false)
+            .build(), timeout);
+        SelectionIndex others = new SelectionIndex(network);
+        for (Candidate c : answers.candidates()) {
+          if (!index.contains(c.getResourceId()) && !remoteById.containsKey(c.getResourceId())) {
+            remoteById.put(c.getResourceId(), c);
+            others.put(c.getResource(), c.getNodeCode());
+          }
         }
+        scan(others, q, parts);
+        evaluated += answers.evaluated();
+        partial.setPartial(!answers.missingNodeCodes().isEmpty())
+            .addAllMissingNodeCodes(answers.missingNodeCodes());
       }
-      scan(others, q, matches, others);
-      evaluated += answers.evaluated();
-      partial.setPartial(!answers.missingNodeCodes().isEmpty())
-          .addAllMissingNodeCodes(answers.missingNodeCodes());
+      int wanted = request.getMaxCandidates() == 0 ? DEFAULT_CANDIDATES
+          : request.getMaxCandidates();
+      return SelectResourcesResponse.newBuilder()
+          .addAllCandidates(rank(q, parts, wanted, remoteById))
+          .setEvaluatedResourceCount(evaluated)
+          .setMatchedResourceCount(Matches.total(parts))
+          .setPartial(partial)
+          .setEvaluatedAt(Timestamps.fromMillis(clock.millis()))
+          .build();
+    } finally {
+      Matches.release(parts);
     }
-    int wanted = request.getMaxCandidates() == 0 ? DEFAULT_CANDIDATES
-        : request.getMaxCandidates();
-    List<Candidate> ranked = rank(q, matches, wanted, remoteById);
-    return SelectResourcesResponse.newBuilder()
-        .addAllCandidates(ranked)
-        .setEvaluatedResourceCount(evaluated)
-        .setMatchedResourceCount(matches.size)
-        .setPartial(partial)
-        .setEvaluatedAt(Timestamps.fromMillis(clock.millis()))
-        .build();
   }
 
   private String holder(Resource r) {
@@ -256,145 +268,406 @@ public final class Selector {
     }
   }
 
-  /** The matched rows of one request, as parallel primitive arrays. */
+  /**
+   * The matched rows of one request: runs of rows of one bucket, each row with its line (or -1
+   * for the public network), and the matched set's minimum and maximum of every criterion
+   * (SEL-005). Pooled, since a broad demand matches hundreds of thousands of rows.
+   */
   private static final class Matches {
-    int size;
-    SelectionIndex[] index = new SelectionIndex[64];
-    int[] slot = new int[64];
-    double[] latency = new double[64];
-    double[] bandwidth = new double[64];
-    int[] line = new int[64];
-    long[] cost = new long[64];
-    double[] performance = new double[64];
+    private static final int CHUNK = 4096;
+    private static final int POOLED = 4;
+    private static final int KEPT_ROWS = 4 << 20;
+    private static final ConcurrentLinkedQueue<Matches> POOL = new ConcurrentLinkedQueue<>();
 
-    void add(SelectionIndex ix, int s, double lat, double bw, int l, long c, double perf) {
-      if (size == slot.length) {
-        int n = size * 2;
-        index = Arrays.copyOf(index, n);
-        slot = Arrays.copyOf(slot, n);
-        latency = Arrays.copyOf(latency, n);
-        bandwidth = Arrays.copyOf(bandwidth, n);
-        line = Arrays.copyOf(line, n);
-        cost = Arrays.copyOf(cost, n);
-        performance = Arrays.copyOf(performance, n);
+    final int[] chunk = new int[CHUNK];
+    int size;
+    int[] row = new int[CHUNK];
+    int[] line = new int[CHUNK];
+    int runs;
+    Bucket[] runBucket = new Bucket[16];
+    int[] runEnd = new int[16];
+    final double[] min = new double[4];
+    final double[] max = new double[4];
+
+    static Matches[] take(int parts) {
+      Matches[] out = new Matches[parts];
+      for (int p = 0; p < parts; p++) {
+        Matches m = POOL.poll();
+        out[p] = m != null ? m : new Matches();
+        out[p].size = 0;
+        out[p].runs = 0;
+        Arrays.fill(out[p].min, Double.POSITIVE_INFINITY);
+        Arrays.fill(out[p].max, Double.NEGATIVE_INFINITY);
       }
-      index[size] = ix;
-      slot[size] = s;
-      latency[size] = lat;
-      bandwidth[size] = bw;
-      line[size] = l;
-      cost[size] = c;
-      performance[size] = perf;
-      size++;
+      return out;
+    }
+
+    static void release(Matches[] parts) {
+      for (Matches m : parts) {
+        Arrays.fill(m.runBucket, 0, m.runs, null);
+        if (m.row.length <= KEPT_ROWS && POOL.size() < POOLED) {
+          POOL.offer(m);
+        }
+      }
+    }
+
+    static int total(Matches[] parts) {
+      int n = 0;
+      for (Matches m : parts) {
+        n += m.size;
+      }
+      return n;
+    }
+
+    void ensureRoom(int more) {
+      if (size + more > row.length) {
+        int n = Math.max(size + more, row.length * 2);
+        row = Arrays.copyOf(row, n);
+        line = Arrays.copyOf(line, n);
+      }
+    }
+
+    /** Closes the run of matches of {@code b} that began at {@code first}, if any. */
+    void endRun(Bucket b, int first) {
+      if (size == first) {
+        return;
+      }
+      if (runs == runBucket.length) {
+        runBucket = Arrays.copyOf(runBucket, runs * 2);
+        runEnd = Arrays.copyOf(runEnd, runs * 2);
+      }
+      runBucket[runs] = b;
+      runEnd[runs++] = size;
+    }
+
+    /**
+     * Adds matched rows of {@code b} reached over the public network, whose latency is the
+     * bucket's: the common case, in one tight loop.
+     *
+     * @param performance the performance column, or null for FP16 if stated, else CPU cores
+     */
+    void addPublic(Bucket b, int[] rows, int n, double[] performance, double latency) {
+      if (n == 0) {
+        return;
+      }
+      final long[] price = b.price;
+      final int[] uplink = b.uplink;
+      final double[] fp16 = b.fp16;
+      final int[] cores = b.cores;
+      long minPrice = Long.MAX_VALUE;
+      long maxPrice = Long.MIN_VALUE;
+      double minPerformance = Double.POSITIVE_INFINITY;
+      double maxPerformance = Double.NEGATIVE_INFINITY;
+      int minUplink = Integer.MAX_VALUE;
+      int maxUplink = Integer.MIN_VALUE;
+      for (int j = 0; j < n; j++) {
+        int i = rows[j];
+        row[size + j] = i;
+        line[size + j] = -1;
+        long p = price[i];
+        minPrice = Math.min(minPrice, p);
+        maxPrice = Math.max(maxPrice, p);
+        double f = performance != null ? performance[i] : fp16[i] > 0 ? fp16[i] : cores[i];
+        minPerformance = f < minPerformance ? f : minPerformance;
+        maxPerformance = f > maxPerformance ? f : maxPerformance;
+        int u = uplink[i];
+        minUplink = Math.min(minUplink, u);
+        maxUplink = Math.max(maxUplink, u);
+      }
+      size += n;
+      criterion(PRICE, minPrice);
+      criterion(PRICE, maxPrice);
+      criterion(PERFORMANCE, minPerformance);
+      criterion(PERFORMANCE, maxPerformance);
+      criterion(LATENCY, latency);
+      criterion(BANDWIDTH, minUplink);
+      criterion(BANDWIDTH, maxUplink);
+    }
+
+    void criterion(int c, double value) {
+      min[c] = Math.min(min[c], value);
+      max[c] = Math.max(max[c], value);
     }
   }
 
-  /** Evaluates every resource of {@code ix}; returns how many were evaluated. */
-  private long scan(SelectionIndex ix, Query q, Matches out, SelectionIndex tag) {
+  /** One constraint applied to a chunk of a bucket's rows: keeps, in order, the rows meeting it. */
+  @FunctionalInterface
+  private interface RowFilter {
+    int keep(Bucket b, int[] rows, int n);
+  }
+
+  /**
+   * Evaluates every offered resource of {@code ix}, the buckets shared out among {@code parts}
+   * scanned at the same time when there are enough rows; returns how many resources that is.
+   */
+  private long scan(SelectionIndex ix, Query q, Matches[] parts) {
     ix.lock.readLock().lock();
     try {
-      int model = ix.modelIndex(q.c.getAcceleratorModel());
-      int priceCurrency = q.c.hasMaxPricePerUnitHour()
-          ? ix.currencyIndex(q.c.getMaxPricePerUnitHour().getCurrencyCode()) : 0;
-      int budgetCurrency = q.c.hasBudget() ? ix.currencyIndex(q.c.getBudget().getCurrencyCode())
-          : 0;
-      long maxPrice = q.c.getMaxPricePerUnitHour().getMinorUnits();
-      long budget = q.c.getBudget().getMinorUnits();
-      boolean anyModel = q.c.getAcceleratorModel().isEmpty();
-      // The query and the columns in locals: HotSpot does not treat instance fields as constants,
-      // and a million iterations pay for every reload.
-      final int size = ix.size;
-      final byte[] status = ix.status;
-      final byte[] kind = ix.kind;
-      final int[] models = ix.model;
-      final int[] accelerators = ix.accelerators;
-      final int[] cores = ix.cores;
-      final double[] fp16 = ix.fp16;
-      final double[] fp32 = ix.fp32;
-      final double[] fp64 = ix.fp64;
-      final double[] int8 = ix.int8;
-      final long[] memory = ix.memory;
-      final long[] storage = ix.storage;
-      final int[] freeUnits = ix.freeUnits;
-      final byte[] province = ix.province;
-      final short[] currency = ix.currency;
-      final long[] price = ix.price;
-      final long[][] windows = ix.windows;
-      final OfferConstraints[] offers = ix.offers;
-      final int wantKind = q.kind;
-      final int minAccelerators = q.minAccelerators;
-      final int minCores = q.minCores;
-      final double minFp16 = q.fp16;
-      final double minFp32 = q.fp32;
-      final double minFp64 = q.fp64;
-      final double minInt8 = q.int8;
-      final long minMemory = q.c.getMinMemoryGib();
-      final long minStorage = q.c.getMinStorageGib();
-      final long units = q.units;
-      final boolean[] provinces = q.provinces;
-      final boolean priceCapped = q.c.hasMaxPricePerUnitHour();
-      final boolean windowed = q.c.hasTimeWindow();
+      RowFilter[] filters = filters(ix, q);
+      int budgetCurrency = q.c.hasBudget()
+          ? ix.currencyIndex(q.c.getBudget().getCurrencyCode()) : 0;
       long evaluated = 0;
-      for (int i = 0; i < size; i++) {
-        byte st = status[i];
-        if (st != 1 && st != 2) { // AVAILABLE, DEGRADED
-          continue;
+      long rows = 0;
+      List<Bucket> scanned = new ArrayList<>();
+      for (Bucket b : ix.buckets()) {
+        evaluated += b.offered;
+        if (b.offered > 0 && !excluded(q, b)) {
+          scanned.add(b);
+          rows += b.size;
         }
-        evaluated++;
-        if (wantKind != 0 && kind[i] != wantKind
-            || !anyModel && models[i] != model
-            || accelerators[i] < minAccelerators
-            || cores[i] < minCores
-            || fp16[i] < minFp16 || fp32[i] < minFp32 || fp64[i] < minFp64
-            || int8[i] < minInt8
-            || memory[i] < minMemory || storage[i] < minStorage
-            || freeUnits[i] < units) {
-          continue;
+      }
+      List<List<Bucket>> shares = share(scanned, rows >= PARALLEL_ROWS ? parts.length : 1);
+      inParallel(shares.size(), p -> {
+        for (Bucket b : shares.get(p)) {
+          scan(b, q, filters, budgetCurrency, parts[p]);
         }
-        int p = province[i];
-        if (provinces != null && (p < 0 || !provinces[p])) {
-          continue;
+      });
+      return evaluated;
+    } finally {
+      ix.lock.readLock().unlock();
+    }
+  }
+
+  /** Buckets in {@code n} shares of about equal rows, largest bucket first to the lightest. */
+  private static List<List<Bucket>> share(List<Bucket> buckets, int n) {
+    List<List<Bucket>> shares = new ArrayList<>();
+    long[] rows = new long[n];
+    for (int p = 0; p < n; p++) {
+      shares.add(new ArrayList<>());
+    }
+    List<Bucket> largestFirst = new ArrayList<>(buckets);
+    largestFirst.sort((a, b) -> Integer.compare(b.size, a.size));
+    for (Bucket b : largestFirst) {
+      int lightest = 0;
+      for (int p = 1; p < n; p++) {
+        lightest = rows[p] < rows[lightest] ? p : lightest;
+      }
+      shares.get(lightest).add(b);
+      rows[lightest] += b.size;
+    }
+    return shares;
+  }
+
+  /** Runs {@code task} for 0 … n−1, one on the calling thread, the others in the common pool. */
+  private static void inParallel(int n, IntConsumer task) {
+    List<ForkJoinTask<?>> forks = new ArrayList<>();
+    try {
+      for (int p = 1; p < n; p++) {
+        int part = p;
+        forks.add(ForkJoinPool.commonPool().submit(() -> task.accept(part)));
+      }
+      task.accept(0);
+    } finally {
+      for (ForkJoinTask<?> fork : forks) {
+        fork.join(); // also when the caller's share failed: no scan outlives the read lock
+      }
+    }
+  }
+
+  // Whole buckets a demand cannot match: another kind, a province not allowed, or, when no line
+  // could serve, a demand that requires one or a province whose estimate is over its bound.
+  private boolean excluded(Query q, Bucket b) {
+    return q.kind != 0 && b.kind != q.kind
+        || q.provinces != null && (b.province < 0 || !q.provinces[b.province])
+        || q.lines.isEmpty() && (q.policy == DedicatedLinePolicy.DEDICATED_LINE_POLICY_REQUIRED
+            || q.maxLatencyMs >= 0 && !(publicLatency(q, b) <= q.maxLatencyMs));
+  }
+
+  private double publicLatency(Query q, Bucket b) {
+    return q.user >= 0 && b.province >= 0 ? network.latencyMs(q.user, b.province) : Double.NaN;
+  }
+
+  /**
+   * The column constraints a demand sets, in the order they are applied: column by column over
+   * chunks of rows, so that a scan reads only the columns the demand names (SEL-001, SEL-003).
+   */
+  private static RowFilter[] filters(SelectionIndex ix, Query q) {
+    DemandConstraints c = q.c;
+    List<RowFilter> f = new ArrayList<>();
+    if (!c.getAcceleratorModel().isEmpty()) {
+      int model = ix.modelIndex(c.getAcceleratorModel());
+      f.add((b, rows, n) -> equal(b.model, model, rows, n));
+    }
+    if (c.hasMaxPricePerUnitHour()) {
+      int currency = ix.currencyIndex(c.getMaxPricePerUnitHour().getCurrencyCode());
+      long max = c.getMaxPricePerUnitHour().getMinorUnits();
+      f.add((b, rows, n) -> priceAtMost(b, currency, max, rows, n));
+    }
+    if (q.minAccelerators > 0) {
+      f.add((b, rows, n) -> atLeast(b.accelerators, q.minAccelerators, rows, n));
+    }
+    if (q.minCores > 0) {
+      f.add((b, rows, n) -> atLeast(b.cores, q.minCores, rows, n));
+    }
+    if (q.fp16 > 0) {
+      f.add((b, rows, n) -> atLeast(b.fp16, q.fp16, rows, n));
+    }
+    if (q.fp32 > 0) {
+      f.add((b, rows, n) -> atLeast(b.fp32, q.fp32, rows, n));
+    }
+    if (q.fp64 > 0) {
+      f.add((b, rows, n) -> atLeast(b.fp64, q.fp64, rows, n));
+    }
+    if (q.int8 > 0) {
+      f.add((b, rows, n) -> atLeast(b.int8, q.int8, rows, n));
+    }
+    if (c.getMinMemoryGib() > 0) {
+      f.add((b, rows, n) -> atLeast(b.memory, c.getMinMemoryGib(), rows, n));
+    }
+    if (c.getMinStorageGib() > 0) {
+      f.add((b, rows, n) -> atLeast(b.storage, c.getMinStorageGib(), rows, n));
+    }
+    f.add((b, rows, n) -> atLeast(b.freeUnits, q.units, rows, n));
+    if (q.lines.isEmpty()) { // the public network: bandwidth and cost are columns too
+      if (q.minBandwidth > 0) {
+        f.add(q.user < 0 ? (b, rows, n) -> 0
+            : (b, rows, n) -> atLeast(b.uplink, q.minBandwidth, rows, n));
+      }
+      if (c.hasBudget()) {
+        int currency = ix.currencyIndex(c.getBudget().getCurrencyCode());
+        long budget = c.getBudget().getMinorUnits();
+        f.add((b, rows, n) -> {
+          int kept = 0;
+          for (int j = 0; j < n; j++) {
+            int i = rows[j];
+            rows[kept] = i;
+            kept += b.currency[i] == currency && estimatedCost(q, b.price[i], -1) <= budget
+                ? 1 : 0;
+          }
+          return kept;
+        });
+      }
+    }
+    if (c.hasTimeWindow()) {
+      f.add((b, rows, n) -> {
+        int kept = 0;
+        for (int j = 0; j < n; j++) {
+          int i = rows[j];
+          rows[kept] = i;
+          kept += b.windows[i] == null || inside(b.windows[i], q) ? 1 : 0;
         }
-        if (priceCapped && (currency[i] != priceCurrency || price[i] > maxPrice)) {
-          continue;
-        }
-        if (windowed && windows[i] != null && !inside(windows[i], q)) {
-          continue;
-        }
-        if (offers[i] != null && !accepts(offers[i], q)) {
-          continue;
-        }
+        return kept;
+      });
+    }
+    f.add((b, rows, n) -> {
+      if (b.withOffers == 0) {
+        return n;
+      }
+      int kept = 0;
+      for (int j = 0; j < n; j++) {
+        int i = rows[j];
+        rows[kept] = i;
+        kept += b.offers[i] == null || accepts(b.offers[i], q) ? 1 : 0;
+      }
+      return kept;
+    });
+    return f.toArray(RowFilter[]::new);
+  }
+
+  private static int equal(int[] column, int value, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] == value ? 1 : 0;
+    }
+    return kept;
+  }
+
+  private static int atLeast(int[] column, long min, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] >= min ? 1 : 0;
+    }
+    return kept;
+  }
+
+  private static int atLeast(long[] column, long min, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] >= min ? 1 : 0;
+    }
+    return kept;
+  }
+
+  private static int atLeast(double[] column, double min, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] >= min ? 1 : 0;
+    }
+    return kept;
+  }
+
+  private static int priceAtMost(Bucket b, int currency, long max, int[] rows, int n) {
+    short[] currencies = b.currency;
+    long[] prices = b.price;
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += currencies[i] == currency && prices[i] <= max ? 1 : 0;
+    }
+    return kept;
+  }
+
+  /** One bucket, chunk by chunk: the column filters, then, with lines, network and budget. */
+  private void scan(Bucket b, Query q, RowFilter[] filters, int budgetCurrency, Matches out) {
+    final int[] rows = out.chunk;
+    final byte[] status = b.status;
+    final double publicLatency = publicLatency(q, b);
+    final boolean lines = !q.lines.isEmpty();
+    final boolean required = q.policy == DedicatedLinePolicy.DEDICATED_LINE_POLICY_REQUIRED;
+    final int first = out.size;
+    for (int base = 0; base < b.size; base += Matches.CHUNK) {
+      int end = Math.min(b.size, base + Matches.CHUNK);
+      int n = 0;
+      for (int i = base; i < end; i++) {
+        rows[n] = i;
+        n += Bucket.offered(status[i]) ? 1 : 0;
+      }
+      for (int f = 0; f < filters.length && n > 0; f++) {
+        n = filters[f].keep(b, rows, n);
+      }
+      out.ensureRoom(n);
+      if (!lines) { // every filter has been applied: the rows left are matches
+        out.addPublic(b, rows, n, performanceColumn(b, q), publicLatency);
+        continue;
+      }
+      for (int j = 0; j < n; j++) {
+        int i = rows[j];
         // Network (SEL-004, SEL-008): the public estimate, or a line where it is better.
-        double latency = q.user >= 0 && p >= 0 ? network.latencyMs(q.user, p) : Double.NaN;
-        double bandwidth = ix.uplink[i];
-        int line = q.lines.isEmpty() ? -1 : bestLine(q, ix.ids[i], p);
-        if (line >= 0 && (q.policy == DedicatedLinePolicy.DEDICATED_LINE_POLICY_REQUIRED
+        double latency = publicLatency;
+        double bandwidth = b.uplink[i];
+        int line = lines ? bestLine(q, b.ids[i], b.province) : -1;
+        if (line >= 0 && (required
             || lineIsBetter(q.lineLatencyMs(line), q.lineBandwidth(line), latency, bandwidth))) {
           latency = q.lineLatencyMs(line);
           bandwidth = q.lineBandwidth(line);
         } else {
           line = -1;
         }
-        if (q.policy == DedicatedLinePolicy.DEDICATED_LINE_POLICY_REQUIRED && line < 0) {
+        if (required && line < 0
+            || q.maxLatencyMs >= 0 && !(latency <= q.maxLatencyMs) // NaN: no user province
+            || q.minBandwidth > 0 && (q.user < 0 || bandwidth < q.minBandwidth)
+            || q.c.hasBudget() && (b.currency[i] != budgetCurrency
+                || estimatedCost(q, b.price[i], line) > q.c.getBudget().getMinorUnits())) {
           continue;
         }
-        if (q.maxLatencyMs >= 0 && !(latency <= q.maxLatencyMs)) {
-          continue; // without a user province the constraint cannot hold (NaN)
-        }
-        if (q.minBandwidth > 0 && (q.user < 0 || bandwidth < q.minBandwidth)) {
-          continue;
-        }
-        long cost = estimatedCost(q, ix.price[i], line);
-        if (q.c.hasBudget() && (ix.currency[i] != budgetCurrency || cost > budget)) {
-          continue;
-        }
-        out.add(tag == null ? ix : tag, i, latency, bandwidth, line, cost,
-            performance(ix, i, q));
+        out.row[out.size] = i;
+        out.line[out.size++] = line;
+        out.criterion(PRICE, b.price[i]);
+        out.criterion(PERFORMANCE, performance(b, i, q));
+        out.criterion(LATENCY, latency);
+        out.criterion(BANDWIDTH, bandwidth);
       }
-      return evaluated;
-    } finally {
-      ix.lock.readLock().unlock();
     }
+    out.endRun(b, first);
   }
 
   private static boolean inside(long[] windows, Query q) {
@@ -467,103 +740,179 @@ public final class Selector {
     }
   }
 
-  // SEL-005: the demanded precision's peak, else FP16 if stated, else CPU cores.
-  private static double performance(SelectionIndex ix, int i, Query q) {
+  /** The column {@link #performance} reads, or null when it depends on the row. */
+  private static double[] performanceColumn(Bucket b, Query q) {
     return switch (q.performance) {
-      case 16 -> ix.fp16[i];
-      case 32 -> ix.fp32[i];
-      case 64 -> ix.fp64[i];
-      case 8 -> ix.int8[i];
-      default -> ix.fp16[i] > 0 ? ix.fp16[i] : ix.cores[i];
+      case 16 -> b.fp16;
+      case 32 -> b.fp32;
+      case 64 -> b.fp64;
+      case 8 -> b.int8;
+      default -> null;
+    };
+  }
+
+  // SEL-005: the demanded precision's peak, else FP16 if stated, else CPU cores.
+  private static double performance(Bucket b, int i, Query q) {
+    return switch (q.performance) {
+      case 16 -> b.fp16[i];
+      case 32 -> b.fp32[i];
+      case 64 -> b.fp64[i];
+      case 8 -> b.int8[i];
+      default -> b.fp16[i] > 0 ? b.fp16[i] : b.cores[i];
     };
   }
 
   // ------------------------------------------------------------------ ranking (SEL-005 … 009)
 
-  private List<Candidate> rank(Query q, Matches m, int wanted,
+  /** The best matches so far, best first, in small arrays (SEL-006 order). */
+  private static final class Best {
+    final double[] score;
+    final long[] price;
+    final Bucket[] bucket;
+    final int[] row;
+    final int[] line;
+    int size;
+
+    Best(int capacity) {
+      score = new double[capacity];
+      price = new long[capacity];
+      bucket = new Bucket[capacity];
+      row = new int[capacity];
+      line = new int[capacity];
+    }
+
+    /** Offers a match; most matches cost one comparison with the current last and no allocation. */
+    void offer(double s, long p, Bucket b, int i, int l) {
+      int last = score.length - 1;
+      if (size == score.length && !better(s, p, b, i, last)) {
+        return;
+      }
+      int at = size == score.length ? last : size++;
+      while (at > 0 && better(s, p, b, i, at - 1)) {
+        score[at] = score[at - 1];
+        price[at] = price[at - 1];
+        bucket[at] = bucket[at - 1];
+        row[at] = row[at - 1];
+        line[at] = line[at - 1];
+        at--;
+      }
+      score[at] = s;
+      price[at] = p;
+      bucket[at] = b;
+      row[at] = i;
+      line[at] = l;
+    }
+
+    // SEL-006: higher score, then lower price, then lower resource id.
+    private boolean better(double s, long p, Bucket b, int i, int than) {
+      if (s != score[than]) {
+        return s > score[than];
+      }
+      if (p != price[than]) {
+        return p < price[than];
+      }
+      return b.ids[i].compareTo(bucket[than].ids[row[than]]) < 0;
+    }
+  }
+
+  /** The best {@code wanted} of one part's matches, scored over the whole matched set. */
+  private Best best(Query q, Matches m, int wanted, double[] weights, double[] min,
+      double[] max) {
+    boolean network = q.user >= 0;
+    Best best = new Best(wanted);
+    int k = 0;
+    for (int r = 0; r < m.runs; r++) {
+      Bucket b = m.runBucket[r];
+      double publicLatencyScore = normalized(LATENCY, publicLatency(q, b), min[LATENCY],
+          max[LATENCY], network);
+      for (; k < m.runEnd[r]; k++) {
+        int i = m.row[k];
+        int line = m.line[k];
+        double total = 0;
+        total += weights[PRICE] * normalized(PRICE, b.price[i], min[PRICE], max[PRICE], network);
+        total += weights[PERFORMANCE] * normalized(PERFORMANCE, performance(b, i, q),
+            min[PERFORMANCE], max[PERFORMANCE], network);
+        total += weights[LATENCY] * (line < 0 ? publicLatencyScore : normalized(LATENCY,
+            q.lineLatencyMs(line), min[LATENCY], max[LATENCY], network));
+        total += weights[BANDWIDTH] * normalized(BANDWIDTH,
+            line >= 0 ? q.lineBandwidth(line) : b.uplink[i], min[BANDWIDTH], max[BANDWIDTH],
+            network);
+        best.offer(total, b.price[i], b, i, line);
+      }
+    }
+    return best;
+  }
+
+  private List<Candidate> rank(Query q, Matches[] parts, int wanted,
       Map<String, Candidate> remoteById) {
-    if (m.size == 0) {
+    int matched = Matches.total(parts);
+    if (matched == 0) {
       return List.of();
     }
     double[] weights = weights(q.preferences);
-    double[][] raw = new double[4][];
-    raw[PRICE] = new double[m.size];
-    raw[PERFORMANCE] = m.performance;
-    raw[LATENCY] = m.latency;
-    raw[BANDWIDTH] = m.bandwidth;
-    long[] prices = new long[m.size];
-    String[] ids = new String[m.size];
-    for (int k = 0; k < m.size; k++) {
-      SelectionIndex ix = m.index[k];
-      prices[k] = ix.price[m.slot[k]];
-      raw[PRICE][k] = prices[k];
-      ids[k] = ix.ids[m.slot[k]];
-    }
+    boolean network = q.user >= 0;
     double[] min = new double[4];
     double[] max = new double[4];
-    for (int c = 0; c < 4; c++) {
-      min[c] = Double.POSITIVE_INFINITY;
-      max[c] = Double.NEGATIVE_INFINITY;
-      for (int k = 0; k < m.size; k++) {
-        min[c] = Math.min(min[c], raw[c][k]);
-        max[c] = Math.max(max[c], raw[c][k]);
+    for (int cr = 0; cr < 4; cr++) {
+      min[cr] = Double.POSITIVE_INFINITY;
+      max[cr] = Double.NEGATIVE_INFINITY;
+      for (Matches m : parts) {
+        min[cr] = Math.min(min[cr], m.min[cr]);
+        max[cr] = Math.max(max[cr], m.max[cr]);
       }
     }
-    boolean network = q.user >= 0;
-    double[] scores = new double[m.size];
-    for (int k = 0; k < m.size; k++) {
-      double total = 0;
-      for (int c = 0; c < 4; c++) {
-        total += weights[c] * normalized(c, raw[c][k], min[c], max[c], network);
+    Best[] bests = new Best[parts.length];
+    IntConsumer rankPart = p -> bests[p] = best(q, parts[p], Math.min(wanted, matched),
+        weights, min, max);
+    if (matched >= PARALLEL_ROWS) {
+      inParallel(parts.length, rankPart);
+    } else {
+      for (int p = 0; p < parts.length; p++) {
+        rankPart.accept(p);
       }
-      scores[k] = total;
     }
-    // The best `wanted` matches, best first, in a small sorted array: a match enters only if it
-    // beats the current last, so most matches cost one comparison and no allocation.
-    int[] best = new int[Math.min(wanted, m.size)];
-    int kept = 0;
-    for (int k = 0; k < m.size; k++) {
-      if (kept == best.length && !better(k, best[kept - 1], scores, prices, ids)) {
-        continue;
+    Best best = bests[0];
+    for (int p = 1; p < parts.length; p++) {
+      for (int e = 0; e < bests[p].size; e++) {
+        best.offer(bests[p].score[e], bests[p].price[e], bests[p].bucket[e], bests[p].row[e],
+            bests[p].line[e]);
       }
-      int at = kept == best.length ? kept - 1 : kept++;
-      while (at > 0 && better(k, best[at - 1], scores, prices, ids)) {
-        best[at] = best[at - 1];
-        at--;
-      }
-      best[at] = k;
     }
     List<Candidate> out = new ArrayList<>();
     Timestamp now = Timestamps.fromMillis(clock.millis());
-    for (int rank = 0; rank < kept; rank++) {
-      int k = best[rank];
-      SelectionIndex ix = m.index[k];
-      String id = ids[k];
+    for (int rank = 0; rank < best.size; rank++) {
+      Bucket b = best.bucket[rank];
+      int i = best.row[rank];
+      int line = best.line[rank];
+      String id = b.ids[i];
       Candidate remoteCandidate = remoteById.get(id);
       Resource resource = remoteCandidate != null ? remoteCandidate.getResource()
           : resources.apply(id).orElse(null);
       if (resource == null) {
         continue; // withdrawn between the scan and now
       }
+      double latency = line >= 0 ? q.lineLatencyMs(line) : publicLatency(q, b);
+      double bandwidth = line >= 0 ? q.lineBandwidth(line) : b.uplink[i];
+      double[] raw = {b.price[i], performance(b, i, q), latency, bandwidth};
+      long cost = estimatedCost(q, b.price[i], line);
       Candidate.Builder c = Candidate.newBuilder()
           .setRank(out.size() + 1)
           .setResourceId(id)
-          .setNodeCode(ix.nodeName(ix.node[m.slot[k]]))
+          .setNodeCode(b.nodeName(i))
           .setResource(resource)
-          .setTotalScore(scores[k]);
+          .setTotalScore(best.score[rank]);
       String[] units = {resource.getPricePerUnitHour().getCurrencyCode() + " minor units per "
           + "unit-hour", performanceUnit(q, resource), "ms", "Mbit/s"};
       Criterion[] criteria = {Criterion.CRITERION_PRICE, Criterion.CRITERION_PERFORMANCE,
           Criterion.CRITERION_LATENCY, Criterion.CRITERION_BANDWIDTH};
       double[] norm = new double[4];
       for (int cr = 0; cr < 4; cr++) {
-        norm[cr] = normalized(cr, raw[cr][k], min[cr], max[cr], network);
+        norm[cr] = normalized(cr, raw[cr], min[cr], max[cr], network);
         c.addCriterionScores(CriterionScore.newBuilder().setCriterion(criteria[cr])
-            .setRawValue(Double.isNaN(raw[cr][k]) ? 0 : raw[cr][k]).setRawUnit(units[cr])
+            .setRawValue(Double.isNaN(raw[cr]) ? 0 : raw[cr]).setRawUnit(units[cr])
             .setNormalizedValue(norm[cr]).setWeight(weights[cr])
             .setWeightedScore(weights[cr] * norm[cr]));
       }
-      int line = m.line[k];
       NetworkMetrics.Builder metrics = NetworkMetrics.newBuilder()
           .setToProvinceCode(resource.getSite().getProvinceCode())
           .setSource(line >= 0 ? MetricSource.METRIC_SOURCE_DEDICATED_LINE
@@ -572,8 +921,8 @@ public final class Selector {
       if (network) {
         metrics.setFromProvinceCode(q.c.getUserProvinceCode())
             .setRaw(RawNetworkMetrics.newBuilder()
-                .setLatency(Durations.fromNanos(Math.round(m.latency[k] * 1e6)))
-                .setBandwidthMbps((int) m.bandwidth[k]))
+                .setLatency(Durations.fromNanos(Math.round(latency * 1e6)))
+                .setBandwidthMbps((int) bandwidth))
             .setNormalized(NormalizedNetworkMetrics.newBuilder().setLatency(norm[LATENCY])
                 .setBandwidth(norm[BANDWIDTH]))
             .setScore((norm[LATENCY] + norm[BANDWIDTH]) / 2);
@@ -584,24 +933,14 @@ public final class Selector {
       }
       c.setEstimatedCost(Money.newBuilder()
           .setCurrencyCode(resource.getPricePerUnitHour().getCurrencyCode())
-          .setMinorUnits(m.cost[k]));
-      c.addAllConstraintChecks(checks(q, resource, m.latency[k], m.bandwidth[k], m.cost[k]));
-      c.setExplanation(explanation(rank + 1, resource, m.latency[k], line >= 0
-          ? q.lines.get(line).getLineId() : null, c.getConstraintChecksCount(), scores[k]));
+          .setMinorUnits(cost));
+      c.addAllConstraintChecks(checks(q, resource, latency, bandwidth, cost));
+      c.setExplanation(explanation(rank + 1, resource, latency, line >= 0
+          ? q.lines.get(line).getLineId() : null, c.getConstraintChecksCount(),
+          best.score[rank]));
       out.add(c.build());
     }
     return out;
-  }
-
-  // SEL-006: higher score, then lower price, then lower resource id.
-  private static boolean better(int a, int b, double[] scores, long[] prices, String[] ids) {
-    if (scores[a] != scores[b]) {
-      return scores[a] > scores[b];
-    }
-    if (prices[a] != prices[b]) {
-      return prices[a] < prices[b];
-    }
-    return ids[a].compareTo(ids[b]) < 0;
   }
 
   private static double normalized(int criterion, double x, double min, double max,

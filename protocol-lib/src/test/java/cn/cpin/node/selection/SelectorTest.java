@@ -232,6 +232,84 @@ class SelectorTest {
     assertThat(answer.getEvaluatedResourceCount()).isEqualTo(2);
   }
 
+  /**
+   * Enough resources and matches for scan and ranking to be shared among threads, in many
+   * kind/province buckets, some moved between buckets, taken offline or withdrawn: the answer is
+   * exactly the one a plain sort of the whole inventory by the SEL-005/SEL-006 rules gives.
+   */
+  @Test
+  void largeInventoryGivesTheAnswerOfAPlainSortOfEveryMatch() {
+    Random random = new Random(7);
+    List<String> provinces = List.of("44", "11", "52", "31", "15", "51");
+    List<Resource> all = new ArrayList<>();
+    for (int i = 0; i < 100_000; i++) {
+      Resource r = ai(provinces.get(random.nextInt(provinces.size())), 1 + random.nextInt(8),
+          100 + random.nextInt(50), "CNY").toBuilder()
+          .setComputeKind(random.nextInt(3) == 0 ? ComputeKind.COMPUTE_KIND_GENERAL
+              : ComputeKind.COMPUTE_KIND_AI)
+          .setFp16Peak(tflops(random.nextInt(20) * 50))
+          .setUplinkBandwidthMbps(1000 * (1 + random.nextInt(4))).build();
+      all.add(add(r));
+    }
+    for (int i = 0; i < 3_000; i++) {
+      Resource r = all.get(random.nextInt(all.size()));
+      switch (i % 3) {
+        case 0 -> add(r.toBuilder().setSite(Site.newBuilder().setProvinceCode(
+            provinces.get(random.nextInt(provinces.size())))).build()); // moves bucket
+        case 1 -> add(r.toBuilder().setStatus(ResourceStatus.RESOURCE_STATUS_OFFLINE).build());
+        default -> {
+          inventory.remove(r.getResourceId());
+          selector.remove(r.getResourceId());
+        }
+      }
+    }
+    long offered = inventory.values().stream()
+        .filter(r -> r.getStatus() == ResourceStatus.RESOURCE_STATUS_AVAILABLE).count();
+    SelectResourcesRequest request = request(DemandConstraints.newBuilder()
+        .setMinAcceleratorCount(2).setUserProvinceCode("44")
+        .setMaxPricePerUnitHour(cny(145)))
+        .toBuilder().setMaxCandidates(50).build();
+    List<Resource> matches = inventory.values().stream()
+        .filter(r -> r.getStatus() == ResourceStatus.RESOURCE_STATUS_AVAILABLE
+            && r.getAccelerator().getCount() >= 2
+            && r.getPricePerUnitHour().getMinorUnits() <= 145)
+        .toList();
+    double[] min = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
+    double[] max = {-1, -1, -1, -1};
+    for (Resource r : matches) {
+      double[] raw = raw(r);
+      raw[1] = raw[1] > 0 ? raw[1] : r.getCpu().getCores(); // SEL-005's performance fallback
+      for (int c = 0; c < 4; c++) {
+        min[c] = Math.min(min[c], raw[c]);
+        max[c] = Math.max(max[c], raw[c]);
+      }
+    }
+    Map<String, Double> score = new HashMap<>();
+    for (Resource r : matches) {
+      double[] raw = raw(r);
+      raw[1] = raw[1] > 0 ? raw[1] : r.getCpu().getCores();
+      double total = 0;
+      for (int c = 0; c < 4; c++) {
+        boolean lowerIsBetter = c == 0 || c == 2;
+        total += Selector.DEFAULT_WEIGHTS[c] * (max[c] == min[c] ? 1 : lowerIsBetter
+            ? (max[c] - raw[c]) / (max[c] - min[c]) : (raw[c] - min[c]) / (max[c] - min[c]));
+      }
+      score.put(r.getResourceId(), total);
+    }
+    List<String> expected = matches.stream()
+        .sorted(java.util.Comparator.comparingDouble((Resource r) -> -score.get(
+            r.getResourceId())).thenComparingLong(r -> r.getPricePerUnitHour().getMinorUnits())
+            .thenComparing(Resource::getResourceId))
+        .limit(50).map(Resource::getResourceId).toList();
+
+    SelectResourcesResponse answer = selector.select(request, false);
+    assertThat(answer.getCandidatesList()).extracting(Candidate::getResourceId)
+        .containsExactlyElementsOf(expected);
+    assertThat(answer.getMatchedResourceCount()).isEqualTo(matches.size());
+    assertThat(answer.getEvaluatedResourceCount()).isEqualTo(offered);
+    assertThat(selector.select(request, false)).isEqualTo(answer); // deterministic (SEL-006)
+  }
+
   private static double[] raw(Resource r) {
     double latency = NETWORK.latencyMs(NETWORK.index("44"),
         NETWORK.index(r.getSite().getProvinceCode()));
