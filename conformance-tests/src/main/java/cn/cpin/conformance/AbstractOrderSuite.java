@@ -149,8 +149,8 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
   // ---------------------------------------------------------------- orders
 
   @Check(requirements = {"SEL-014", "GEN-002"}, title = "ReserveOrder names every bad field at "
-      + "once: unit_count 0, a window starting in the past, hold over 1 hour, a line without "
-      + "bandwidth")
+      + "once: unit_count 0, a window starting in the past, hold over 1 hour (or 0), a line "
+      + "without bandwidth")
   void reservationContentRulesAllAtOnce() {
     setUp();
     String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
@@ -178,6 +178,12 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     expectError("a window that ends before it starts", Status.Code.INVALID_ARGUMENT, null,
         () -> orders(asParticipant(user)).reserveOrder(bad.toBuilder().setUnitCount(1).clearHold()
             .setLineBandwidthMbps(1).setTimeWindow(window(3, 2)).build()));
+    StatusRuntimeException zero = expectError("a hold of zero", Status.Code.INVALID_ARGUMENT,
+        null, () -> orders(asParticipant(user)).reserveOrder(bad.toBuilder().setUnitCount(1)
+            .setHold(Durations.fromSeconds(0)).setLineBandwidthMbps(1)
+            .setTimeWindow(window(2, 3)).build()));
+    Assertions.check(violations(zero).stream().anyMatch(v -> v.getField().equals("hold")),
+        "no FieldViolation for hold 0 in " + violations(zero));
   }
 
   @Check(requirements = {"SEL-015", "SEL-017", "SEL-020", "SEL-021"}, title = "Reservations "

@@ -132,6 +132,7 @@ public class ChildNode implements NodeKind {
       throws Exception {
     ChildNodeTrust child = (ChildNodeTrust) trust;
     List<AutoCloseable> running = new ArrayList<>(monitoring.start(child.parentChannel()));
+    running.addAll(orders.start());
     // SEC-013: certificates of suspended participants into the national revocation feed.
     outboxes.add(new Outbox("participant-revocations", context.store(),
         ParticipantRegistry.REVOCATIONS, ParticipantDelivery.revocations(child.nationalChannel()),

@@ -1,6 +1,8 @@
 package cn.cpin.node.selection;
 
 import cn.cpin.aggregation.v1.Resource;
+import cn.cpin.node.Daemons;
+import cn.cpin.node.EventLog;
 import cn.cpin.node.IdentifierIssuer;
 import cn.cpin.node.NodeContext;
 import cn.cpin.node.monitoring.Indicators;
@@ -11,6 +13,8 @@ import io.grpc.BindableService;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -19,6 +23,7 @@ import java.util.function.Function;
  */
 public final class NodeOrders {
   private final OrderBook orders;
+  private final EventLog events;
 
   /** @param resources this node's aggregated inventory: a resource by id */
   public NodeOrders(NodeContext context, IdentifierIssuer issuer, ServiceCenter center,
@@ -29,12 +34,29 @@ public final class NodeOrders {
     Function<String, Optional<Resource>> held = id -> resources.apply(id).filter(r ->
         r.getProvenance().getOriginNodeCode().isEmpty()
             || r.getProvenance().getOriginNodeCode().equals(self));
+    this.events = context.events();
     this.orders = new OrderBook(context.store(), context.clock(), center.participants(),
         center.qualifications(), center.demands(), issuer, lines, held);
   }
 
   public OrderBook orders() {
     return orders;
+  }
+
+  /**
+   * Starts announcing expiries as they happen (SEL-016): a sweep every second; returns what to
+   * close when the node stops.
+   */
+  public List<AutoCloseable> start() {
+    ScheduledExecutorService sweeper = Daemons.scheduler("order-expiry");
+    sweeper.scheduleWithFixedDelay(() -> {
+      try {
+        orders.sweepExpired();
+      } catch (RuntimeException e) { // a store hiccup: the next sweep tries again
+        events.warn("orders.sweep_failed", "error", e.toString());
+      }
+    }, 1, 1, TimeUnit.SECONDS);
+    return List.of(sweeper::shutdownNow);
   }
 
   /** The gRPC service of orders. */

@@ -232,7 +232,9 @@ public final class OrderBook {
     puts.put(key, live.with(new Bookings.Entry(order.getOrderId(), amount, start, end,
         Timestamps.toMillis(order.getReservedUntil()))).encode());
     expected.put(key, stored);
-    expired.addAll(all.expired(now));
+    if (key.startsWith(RESOURCE_BOOKINGS)) { // every order has one: its expiry is announced once
+      expired.addAll(all.expired(now));
+    }
   }
 
   private static void requireRoom(Bookings live, long start, long end, long amount,
@@ -350,14 +352,15 @@ public final class OrderBook {
   private boolean rebook(String key, Order order, boolean keep, long now,
       Map<String, byte[]> puts, Map<String, Optional<byte[]>> expected) {
     Optional<byte[]> stored = store.get(key);
-    Bookings live = stored.map(Bookings::parse).orElse(Bookings.NONE).live(now);
-    Optional<Bookings.Entry> mine = live.find(order.getOrderId());
+    Bookings all = stored.map(Bookings::parse).orElse(Bookings.NONE);
+    Optional<Bookings.Entry> mine = all.live(now).find(order.getOrderId());
     if (keep && mine.isEmpty()) {
       return false;
     }
-    Bookings next = keep ? live.with(new Bookings.Entry(mine.get().orderId(),
+    // Other orders' expired entries stay: whoever drops them announces the expiry.
+    Bookings next = keep ? all.with(new Bookings.Entry(mine.get().orderId(),
         mine.get().amount(), mine.get().startMillis(), mine.get().endMillis(), 0))
-        : live.without(order.getOrderId());
+        : all.without(order.getOrderId());
     puts.put(key, next.encode());
     expected.put(key, stored);
     return true;
@@ -461,9 +464,10 @@ public final class OrderBook {
       }
     }
     if (request.hasHold() && (!Durations.isValid(request.getHold())
-        || Durations.isNegative(request.getHold())
+        || Durations.toNanos(request.getHold()) <= 0
         || Durations.toMillis(request.getHold()) > MAX_HOLD.toMillis())) {
-      violations.add(DedicatedLineBook.invalid("hold", "must be between 0 and 1 hour"));
+      // A hold of zero would expire the reservation as it is made.
+      violations.add(DedicatedLineBook.invalid("hold", "must be more than 0 and at most 1 hour"));
     }
     if (!request.getDedicatedLineId().isEmpty() && request.getLineBandwidthMbps() == 0) {
       violations.add(DedicatedLineBook.invalid("line_bandwidth_mbps",
@@ -487,7 +491,32 @@ public final class OrderBook {
     listeners.forEach(l -> l.on(event, order, who));
   }
 
-  // Expiries are noticed when a later write drops their bookings: each is announced once.
+  /**
+   * Drops the bookings of reservations whose hold has passed and announces each expiry once
+   * (SEL-016; category 9 of MON-002), so that an expiry is counted when it happens, not when a
+   * later order on the same resource rewrites its bookings. Run periodically by the node; a
+   * record rewritten meanwhile (here or by a replica sharing the store) is left to that writer,
+   * which announces what it dropped. Returns how many expiries this sweep announced.
+   */
+  public int sweepExpired() {
+    long now = clock.millis();
+    int announced = 0;
+    for (String prefix : List.of(RESOURCE_BOOKINGS, LINE_BOOKINGS)) {
+      for (Map.Entry<String, byte[]> record : store.scan(prefix).entrySet()) {
+        Bookings all = Bookings.parse(record.getValue());
+        List<Bookings.Entry> expired = all.expired(now);
+        if (!expired.isEmpty() && store.write(Map.of(record.getKey(), all.live(now).encode()),
+            List.of(), Map.of(record.getKey(), Optional.of(record.getValue())))
+            && prefix.equals(RESOURCE_BOOKINGS)) {
+          announceExpired(expired);
+          announced += expired.size();
+        }
+      }
+    }
+    return announced;
+  }
+
+  // Expiries are noticed when a write drops their bookings: each is announced once.
   private void announceExpired(List<Bookings.Entry> expired) {
     for (Bookings.Entry e : expired) {
       find(Identifier.parse(e.orderId())).ifPresent(o -> announce(Event.EXPIRED, o, null));

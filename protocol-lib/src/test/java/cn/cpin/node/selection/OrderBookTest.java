@@ -365,6 +365,49 @@ class OrderBookTest {
   }
 
   @Test
+  void everyExpiryIsAnnouncedOnceWhenTheSweepFindsItWhateverRewroteTheBookingsBefore() {
+    Identifier user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+    CpinIdentity asUser = CpinIdentity.participant(NODE, user);
+    Resource resource = resource(4, 100);
+    DedicatedLine line = lines.open(OPERATOR, line("l-1",
+        approved(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE), 100));
+    List<String> expiries = new ArrayList<>();
+    orders.onEvent((event, order, who) -> {
+      if (event == OrderBook.Event.EXPIRED) {
+        expiries.add(order.getOrderId());
+      }
+    });
+    Order withLine = orders.reserve(asUser, reserve("o-a", user, resource, 1, window(1, 2))
+        .toBuilder().setDedicatedLineId(line.getLineId()).setLineBandwidthMbps(10)
+        .setHold(Durations.fromMinutes(5)).build());
+    Order other = orders.reserve(asUser, reserve("o-b", user, resource, 1, window(1, 2))
+        .toBuilder().setHold(Durations.fromMinutes(30)).build());
+    assertThat(orders.sweepExpired()).isZero();
+
+    clock.advance(Duration.ofMinutes(6));
+    // Confirming and releasing rewrite the resource's bookings; the expiry is not lost there.
+    orders.confirm(asUser, confirm("k-b", other));
+    orders.release(asUser, release("r-b", other));
+    assertThat(expiries).isEmpty();
+    assertThat(orders.sweepExpired()).isEqualTo(1);
+    assertThat(expiries).containsExactly(withLine.getOrderId());
+    assertThat(orders.sweepExpired()).isZero();
+    orders.reserve(asUser, reserve("o-c", user, resource, 4, window(1, 2)).toBuilder()
+        .setDedicatedLineId(line.getLineId()).setLineBandwidthMbps(100).build());
+    assertThat(expiries).containsExactly(withLine.getOrderId()); // once, not per booking record
+  }
+
+  @Test
+  void aHoldOfZeroIsRefused() {
+    Identifier user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+    assertThatThrownBy(() -> orders.reserve(CpinIdentity.participant(NODE, user),
+        reserve("o-0", user, resource(1, 100), 1, window(1, 2)).toBuilder()
+            .setHold(Durations.fromSeconds(0)).build()))
+        .isInstanceOfSatisfying(InvalidArgumentException.class, e -> assertThat(e.violations()
+            .stream().map(FieldViolation::field)).containsExactly("hold"));
+  }
+
+  @Test
   void onlyUsersAndQualifiedResellersOrderAsThemselves() {
     Resource resource = resource(10, 100);
     Identifier reseller = approved(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
