@@ -89,6 +89,7 @@ public class ChildNode implements NodeKind {
     orders = new NodeOrders(context, identifierIssuer(context, trust), serviceCenter,
         selection.lines(), aggregation.inventory()::get);
     services.addAll(orders.services());
+    selection.selector().followBookings(orders.orders());
     orders.reportTo(monitoring.collector());
     return services;
   }

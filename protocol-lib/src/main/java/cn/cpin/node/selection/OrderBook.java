@@ -39,6 +39,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
@@ -80,6 +81,19 @@ public final class OrderBook {
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
   /** @param resources this node's inventory: a resource by id */
+  /** Told when a resource's bookings change, with whether any are left. */
+  @FunctionalInterface
+  public interface BookingsListener {
+    void changed(String resourceId, boolean anyLive);
+  }
+
+  /**
+   * Each resource's bookings as of this node's last write or sweep: what selection subtracts
+   * for a demand's window (SEL-001). A replica sharing the store is seen within a sweep.
+   */
+  private final Map<String, Bookings> booked = new ConcurrentHashMap<>();
+  private volatile BookingsListener bookingsListener = (id, any) -> {};
+
   public OrderBook(KeyValueStore store, Clock clock, ParticipantRegistry participants,
       QualificationBook qualifications, DemandBook demands, IdentifierIssuer issuer,
       DedicatedLineBook lines, Function<String, Optional<Resource>> resources) {
@@ -92,6 +106,30 @@ public final class OrderBook {
     this.lines = lines;
     this.resources = resources;
     this.ledger = new RequestLedger(store, "sel/request/");
+    store.scan(RESOURCE_BOOKINGS).forEach(this::remember);
+  }
+
+  /** Follows bookings from now on, after being told of every resource booked so far. */
+  public void onBookings(BookingsListener listener) {
+    bookingsListener = listener;
+    long now = clock.millis();
+    booked.forEach((id, b) -> listener.changed(id, !b.live(now).entries().isEmpty()));
+  }
+
+  /** The most units of {@code resourceId} booked at any instant of [start, end). */
+  public long bookedPeak(String resourceId, long startMillis, long endMillis) {
+    Bookings b = booked.get(resourceId);
+    return b == null ? 0 : b.live(clock.millis()).peak(startMillis, endMillis);
+  }
+
+  // Keeps the view of bookings current after a write of `key` (a resource's record or not).
+  private void remember(String key, byte[] value) {
+    if (key.startsWith(RESOURCE_BOOKINGS)) {
+      String id = key.substring(RESOURCE_BOOKINGS.length());
+      Bookings now = Bookings.parse(value);
+      booked.put(id, now);
+      bookingsListener.changed(id, !now.live(clock.millis()).entries().isEmpty());
+    }
   }
 
   /** Runs {@code listener} on every order event. */
@@ -204,6 +242,7 @@ public final class OrderBook {
       expected.put(ORDERS + id, Optional.empty());
       if (store.write(entry.record(order.toByteArray(), puts), List.of(),
           entry.absent(expected))) {
+        puts.forEach(this::remember);
         announceExpired(expired);
         if (line.isPresent()) {
           lines.bookingsChanged();
@@ -291,6 +330,7 @@ public final class OrderBook {
       expected.put(ORDERS + id, Optional.of(stored));
       if (store.write(entry.record(confirmed.toByteArray(), puts), List.of(),
           entry.absent(expected))) {
+        puts.forEach(this::remember);
         announce(Event.CONFIRMED, confirmed, null);
         return confirmed;
       }
@@ -338,6 +378,7 @@ public final class OrderBook {
       expected.put(ORDERS + id, Optional.of(stored));
       if (store.write(entry.record(released.toByteArray(), puts), List.of(),
           entry.absent(expected))) {
+        puts.forEach(this::remember);
         if (!order.getDedicatedLineId().isEmpty()) {
           lines.bookingsChanged();
         }
@@ -505,9 +546,17 @@ public final class OrderBook {
       for (Map.Entry<String, byte[]> record : store.scan(prefix).entrySet()) {
         Bookings all = Bookings.parse(record.getValue());
         List<Bookings.Entry> expired = all.expired(now);
-        if (!expired.isEmpty() && store.write(Map.of(record.getKey(), all.live(now).encode()),
-            List.of(), Map.of(record.getKey(), Optional.of(record.getValue())))
-            && prefix.equals(RESOURCE_BOOKINGS)) {
+        if (expired.isEmpty()) {
+          remember(record.getKey(), record.getValue()); // also a replica's bookings
+          continue;
+        }
+        byte[] live = all.live(now).encode();
+        if (!store.write(Map.of(record.getKey(), live), List.of(),
+            Map.of(record.getKey(), Optional.of(record.getValue())))) {
+          continue; // rewritten meanwhile: its writer remembers and announces
+        }
+        remember(record.getKey(), live);
+        if (prefix.equals(RESOURCE_BOOKINGS)) {
           announceExpired(expired);
           announced += expired.size();
         }

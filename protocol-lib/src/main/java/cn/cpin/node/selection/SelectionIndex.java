@@ -9,8 +9,10 @@ import com.google.protobuf.util.Timestamps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -37,6 +39,8 @@ final class SelectionIndex {
   private final List<String> currencyNames = new ArrayList<>();
   private final Map<String, Integer> nodes = new HashMap<>();
   private final List<String> nodeNames = new ArrayList<>();
+  /** Resources with live bookings at this node, whose windowed availability needs a look. */
+  private final Set<String> booked = new HashSet<>();
 
   SelectionIndex(NetworkModel network) {
     this.network = network;
@@ -68,6 +72,8 @@ final class SelectionIndex {
     long[] memory = new long[0];
     long[] storage = new long[0];
     int[] freeUnits = new int[0];
+    int[] totalUnits = new int[0];
+    boolean[] booked = new boolean[0];
     long[] price = new long[0];
     short[] currency = new short[0];
     int[] uplink = new int[0];
@@ -106,6 +112,8 @@ final class SelectionIndex {
         memory = Arrays.copyOf(memory, capacity);
         storage = Arrays.copyOf(storage, capacity);
         freeUnits = Arrays.copyOf(freeUnits, capacity);
+        totalUnits = Arrays.copyOf(totalUnits, capacity);
+        booked = Arrays.copyOf(booked, capacity);
         price = Arrays.copyOf(price, capacity);
         currency = Arrays.copyOf(currency, capacity);
         uplink = Arrays.copyOf(uplink, capacity);
@@ -138,6 +146,7 @@ final class SelectionIndex {
               (byte) ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE);
         }
         row = b.append(r.getResourceId());
+        b.booked[row] = booked.contains(r.getResourceId());
         rows.put(r.getResourceId(), (long) b.number << 32 | row);
       }
       b.setStatus(row, (byte) r.getStatusValue());
@@ -153,6 +162,7 @@ final class SelectionIndex {
       b.memory[row] = r.getMemoryGib();
       b.storage[row] = r.getStorageGib();
       b.freeUnits[row] = r.getCapacity().getFreeUnits();
+      b.totalUnits[row] = r.getCapacity().getTotalUnits();
       b.price[row] = r.getPricePerUnitHour().getMinorUnits();
       b.currency[row] = (short) intern(currencies, currencyNames,
           r.getPricePerUnitHour().getCurrencyCode());
@@ -173,6 +183,21 @@ final class SelectionIndex {
       if (at != null) {
         buckets.get((int) (at >>> 32)).setStatus((int) (long) at,
             (byte) ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE);
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Notes whether {@code resourceId} has live bookings at this node. */
+  void setBooked(String resourceId, boolean any) {
+    lock.writeLock().lock();
+    try {
+      if (any ? booked.add(resourceId) : booked.remove(resourceId)) {
+        Long at = rows.get(resourceId);
+        if (at != null) {
+          buckets.get((int) (at >>> 32)).booked[(int) (long) at] = any;
+        }
       }
     } finally {
       lock.writeLock().unlock();

@@ -84,6 +84,7 @@ public final class Selector {
   private final Clock clock;
   private final String self;
   private volatile RemoteNodes remote = RemoteNodes.NONE;
+  private volatile OrderBook bookings;
 
   /**
    * @param resources the full record of a resource of this node's inventory
@@ -103,6 +104,15 @@ public final class Selector {
   /** The other nodes a request with {@code include_remote_nodes} consults. */
   public void setRemoteNodes(RemoteNodes remote) {
     this.remote = remote;
+  }
+
+  /**
+   * Subtracts the bookings of {@code orders} from the units a demand with a window can have
+   * (SEL-001: units free for the whole window).
+   */
+  public void followBookings(OrderBook orders) {
+    orders.onBookings(index::setBooked);
+    bookings = orders;
   }
 
   /** Takes the current state of {@code r} into selection (called on every inventory change). */
@@ -481,7 +491,7 @@ public final class Selector {
    * The column constraints a demand sets, in the order they are applied: column by column over
    * chunks of rows, so that a scan reads only the columns the demand names (SEL-001, SEL-003).
    */
-  private static RowFilter[] filters(SelectionIndex ix, Query q) {
+  private RowFilter[] filters(SelectionIndex ix, Query q) {
     DemandConstraints c = q.c;
     List<RowFilter> f = new ArrayList<>();
     if (!c.getAcceleratorModel().isEmpty()) {
@@ -517,7 +527,19 @@ public final class Selector {
     if (c.getMinStorageGib() > 0) {
       f.add((b, rows, n) -> atLeast(b.storage, c.getMinStorageGib(), rows, n));
     }
-    f.add((b, rows, n) -> atLeast(b.freeUnits, q.units, rows, n));
+    if (c.hasTimeWindow()) {
+      f.add((b, rows, n) -> {
+        int kept = 0;
+        for (int j = 0; j < n; j++) {
+          int i = rows[j];
+          rows[kept] = i;
+          kept += freeForWindow(b.totalUnits[i], b.booked[i], b.ids[i], q) >= q.units ? 1 : 0;
+        }
+        return kept;
+      });
+    } else {
+      f.add((b, rows, n) -> atLeast(b.freeUnits, q.units, rows, n));
+    }
     if (q.lines.isEmpty()) { // the public network: bandwidth and cost are columns too
       if (q.minBandwidth > 0) {
         f.add(q.user < 0 ? (b, rows, n) -> 0
@@ -740,6 +762,14 @@ public final class Selector {
     }
   }
 
+  // SEL-001: the units not booked at any instant of the demand's window (bookings are kept at
+  // the node holding the resource; other nodes' resources count their total).
+  private long freeForWindow(long total, boolean booked, String resourceId, Query q) {
+    OrderBook orders = bookings;
+    return booked && orders != null
+        ? total - orders.bookedPeak(resourceId, q.windowStart, q.windowEnd) : total;
+  }
+
   /** The column {@link #performance} reads, or null when it depends on the row. */
   private static double[] performanceColumn(Bucket b, Query q) {
     return switch (q.performance) {
@@ -934,7 +964,9 @@ public final class Selector {
       c.setEstimatedCost(Money.newBuilder()
           .setCurrencyCode(resource.getPricePerUnitHour().getCurrencyCode())
           .setMinorUnits(cost));
-      c.addAllConstraintChecks(checks(q, resource, latency, bandwidth, cost));
+      long free = q.c.hasTimeWindow() ? freeForWindow(b.totalUnits[i], b.booked[i], id, q)
+          : resource.getCapacity().getFreeUnits();
+      c.addAllConstraintChecks(checks(q, resource, latency, bandwidth, cost, free));
       c.setExplanation(explanation(rank + 1, resource, latency, line >= 0
           ? q.lines.get(line).getLineId() : null, c.getConstraintChecksCount(),
           best.score[rank]));
@@ -982,7 +1014,7 @@ public final class Selector {
 
   // SEL-007: one check for every constraint set on either side; all hold for a candidate.
   private static List<ConstraintCheck> checks(Query q, Resource r, double latency,
-      double bandwidth, long cost) {
+      double bandwidth, long cost, long freeUnits) {
     List<ConstraintCheck> out = new ArrayList<>();
     DemandConstraints c = q.c;
     if (c.getComputeKind() != ComputeKind.COMPUTE_KIND_UNSPECIFIED) {
@@ -1025,8 +1057,8 @@ public final class Selector {
           String.valueOf(r.getStorageGib())));
     }
     if (c.getUnitCount() > 0) {
-      out.add(demand("unit_count", "≤ free units: " + c.getUnitCount(),
-          String.valueOf(r.getCapacity().getFreeUnits())));
+      out.add(demand("unit_count", (c.hasTimeWindow() ? "≤ units free for the window: "
+          : "≤ free units: ") + c.getUnitCount(), String.valueOf(freeUnits)));
     }
     if (c.getAllowedProvinceCodesCount() > 0) {
       out.add(demand("allowed_province_codes", String.join(",",

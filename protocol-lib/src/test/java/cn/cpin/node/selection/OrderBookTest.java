@@ -1,7 +1,5 @@
 package cn.cpin.node.selection;
 
-import cn.cpin.testing.MutableClock;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,6 +38,7 @@ import cn.cpin.selection.v1.Order;
 import cn.cpin.selection.v1.OrderStatus;
 import cn.cpin.selection.v1.ReleaseOrderRequest;
 import cn.cpin.selection.v1.ReserveOrderRequest;
+import cn.cpin.selection.v1.SelectResourcesRequest;
 import cn.cpin.servicecenter.v1.ApproveParticipantRequest;
 import cn.cpin.servicecenter.v1.Contact;
 import cn.cpin.servicecenter.v1.Demand;
@@ -49,6 +48,7 @@ import cn.cpin.servicecenter.v1.ParticipationKind;
 import cn.cpin.servicecenter.v1.QualificationType;
 import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
 import cn.cpin.servicecenter.v1.SubmitDemandRequest;
+import cn.cpin.testing.MutableClock;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import java.nio.file.Path;
@@ -395,6 +395,39 @@ class OrderBookTest {
     orders.reserve(asUser, reserve("o-c", user, resource, 4, window(1, 2)).toBuilder()
         .setDedicatedLineId(line.getLineId()).setLineBandwidthMbps(100).build());
     assertThat(expiries).containsExactly(withLine.getOrderId()); // once, not per booking record
+  }
+
+  @Test
+  void selectionOffersForAWindowOnlyTheUnitsItsBookingsLeave() {
+    Identifier user = approved(ParticipationKind.PARTICIPATION_KIND_USER);
+    CpinIdentity asUser = CpinIdentity.participant(NODE, user);
+    Resource resource = resource(4, 100);
+    orders.reserve(asUser, reserve("o-before", user, resource, 1, window(1, 2)));
+    Selector selector = new Selector(NetworkModel.defaults(),
+        id -> Optional.ofNullable(inventory.get(id)), List::of, clock, NODE.toString());
+    selector.update(resource);
+    selector.followBookings(orders); // knows the booking made before it started following
+    Order three = orders.reserve(asUser, reserve("o-1", user, resource, 2, window(1, 2)));
+    java.util.function.BiFunction<Integer, TimeWindow, List<String>> select = (units, w) ->
+        selector.select(SelectResourcesRequest.newBuilder().setConstraints(
+            DemandConstraints.newBuilder().setUnitCount(units).setTimeWindow(w)).build(), false)
+            .getCandidatesList().stream().map(c -> c.getConstraintChecksList().stream()
+                .filter(k -> k.getConstraint().equals("unit_count")).findFirst().orElseThrow()
+                .getActualValue()).toList();
+
+    assertThat(select.apply(2, window(1, 2))).isEmpty(); // 3 of 4 booked
+    assertThat(select.apply(1, window(1.5, 3))).containsExactly("1");
+    assertThat(select.apply(4, window(2, 3))).containsExactly("4"); // after the bookings
+    orders.release(asUser, release("r-1", three));
+    assertThat(select.apply(3, window(1, 2))).containsExactly("3");
+    // Without a window, what the provider states as free now.
+    inventory.put(resource.getResourceId(), resource.toBuilder().setCapacity(Capacity
+        .newBuilder().setTotalUnits(4).setFreeUnits(0)).build());
+    selector.update(inventory.get(resource.getResourceId()));
+    assertThat(selector.select(SelectResourcesRequest.newBuilder().setConstraints(
+        DemandConstraints.newBuilder().setUnitCount(1)).build(), false).getCandidatesList())
+        .isEmpty();
+    assertThat(select.apply(3, window(1, 2))).containsExactly("3");
   }
 
   @Test
