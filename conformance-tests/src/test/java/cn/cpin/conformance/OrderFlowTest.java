@@ -11,14 +11,8 @@ import cn.cpin.aggregation.v1.Site;
 import cn.cpin.common.v1.ComputeKind;
 import cn.cpin.common.v1.Money;
 import cn.cpin.common.v1.TimeWindow;
+import cn.cpin.conformance.federation.FederationParticipants;
 import cn.cpin.conformance.federation.LocalFederation;
-import cn.cpin.node.trust.CredentialFiles;
-import cn.cpin.node.trust.NodeTls;
-import cn.cpin.protocol.creditcode.CreditCode;
-import cn.cpin.protocol.identifier.NodeCode;
-import cn.cpin.protocol.pki.CpinIdentity;
-import cn.cpin.protocol.pki.Credentials;
-import cn.cpin.protocol.pki.KeyMaterial;
 import cn.cpin.provider.ProviderClient;
 import cn.cpin.selection.v1.ConfirmOrderRequest;
 import cn.cpin.selection.v1.DedicatedLine;
@@ -31,28 +25,17 @@ import cn.cpin.selection.v1.OrderServiceGrpc;
 import cn.cpin.selection.v1.OrderStatus;
 import cn.cpin.selection.v1.ReleaseOrderRequest;
 import cn.cpin.selection.v1.ReserveOrderRequest;
-import cn.cpin.servicecenter.v1.ApproveParticipantRequest;
 import cn.cpin.servicecenter.v1.ApplyQualificationRequest;
-import cn.cpin.servicecenter.v1.Contact;
 import cn.cpin.servicecenter.v1.GrantQualificationRequest;
-import cn.cpin.servicecenter.v1.Organization;
-import cn.cpin.servicecenter.v1.ParticipantServiceGrpc;
 import cn.cpin.servicecenter.v1.ParticipationKind;
 import cn.cpin.servicecenter.v1.QualificationServiceGrpc;
 import cn.cpin.servicecenter.v1.QualificationType;
-import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
-import cn.cpin.trust.v1.IssueParticipantCertificateRequest;
-import cn.cpin.trust.v1.ParticipantCertificateServiceGrpc;
-import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -61,7 +44,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -81,21 +63,21 @@ class OrderFlowTest {
   static Path dataRoot;
 
   private static LocalFederation federation;
-  private static final List<ManagedChannel> channels = new ArrayList<>();
-  private static final AtomicInteger companies = new AtomicInteger();
+  private static FederationParticipants participants;
   private static ManagedChannel operator;
   private static String resourceId;
-  private static String providerId;
+  private static FederationParticipants.Enrolled provider;
   private static ProviderClient publisher;
 
   @BeforeAll
   static void start() throws Exception {
     federation = LocalFederation.start(ReferenceFederationConformanceTest.freeBasePort(), dataRoot,
         System.out, null);
-    operator = channel(CredentialFiles.read(dataRoot.resolve(INDUSTRY + "/operator"),
-        "operator"));
-    providerId = register(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
-    publisher = new ProviderClient(approveAndEnroll(providerId), providerId);
+    participants = new FederationParticipants(federation, "RD");
+    operator = participants.operator(INDUSTRY);
+    provider = participants.enroll(INDUSTRY,
+        ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+    publisher = new ProviderClient(provider.channel(), provider.id());
     publisher.connect().get(30, TimeUnit.SECONDS);
     var ack = publisher.snapshot(List.of(Resource.newBuilder()
         .setLocalKey("order-flow-gpu-1")
@@ -116,7 +98,9 @@ class OrderFlowTest {
     if (publisher != null) {
       publisher.close();
     }
-    channels.forEach(ManagedChannel::shutdownNow);
+    if (participants != null) {
+      participants.close();
+    }
     if (federation != null) {
       federation.close();
     }
@@ -124,12 +108,12 @@ class OrderFlowTest {
 
   @Test
   void lineAndOrderLifecycleWithoutOverCommit() throws Exception {
-    String lineProviderId = register(ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
-    ManagedChannel lineProvider = approveAndEnroll(lineProviderId);
-    DedicatedLine line = DedicatedLineServiceGrpc.newBlockingStub(lineProvider)
+    var lineProvider = participants.enroll(INDUSTRY,
+        ParticipationKind.PARTICIPATION_KIND_DEDICATED_LINE);
+    DedicatedLine line = DedicatedLineServiceGrpc.newBlockingStub(lineProvider.channel())
         .withDeadlineAfter(20, TimeUnit.SECONDS)
         .openDedicatedLine(OpenDedicatedLineRequest.newBuilder().setRequestId("flow-line-1")
-            .setProviderId(lineProviderId)
+            .setProviderId(lineProvider.id())
             .setEndpointA(LineEndpoint.newBuilder().setProvinceCode("11").setSiteName("Beijing"))
             .setEndpointZ(LineEndpoint.newBuilder().setProvinceCode("44")
                 .setResourceId(resourceId))
@@ -138,8 +122,9 @@ class OrderFlowTest {
             .build()).getLine();
     assertThat(line.getLineId()).startsWith(INDUSTRY + "/L-");
 
-    String userId = register(ParticipationKind.PARTICIPATION_KIND_USER);
-    ManagedChannel user = approveAndEnroll(userId);
+    var asUser = participants.enroll(INDUSTRY, ParticipationKind.PARTICIPATION_KIND_USER);
+    String userId = asUser.id();
+    ManagedChannel user = asUser.channel();
     TimeWindow window = window(1, 3);
     // Bad input names every bad field (SEL-014).
     assertThatThrownBy(() -> orders(user).reserveOrder(reserve("flow-bad", userId, 0,
@@ -161,14 +146,14 @@ class OrderFlowTest {
     assertThat(reserved.getTotalPrice().getMinorUnits()).isEqualTo(2 * 3 * 2500 + 100 * 2 * 2);
 
     // A second user cannot take what is held: one unit is left.
-    String otherId = register(ParticipationKind.PARTICIPATION_KIND_USER);
-    ManagedChannel other = approveAndEnroll(otherId);
+    var asOther = participants.enroll(INDUSTRY, ParticipationKind.PARTICIPATION_KIND_USER);
+    String otherId = asOther.id();
+    ManagedChannel other = asOther.channel();
     assertCode(() -> orders(other).reserveOrder(reserve("flow-o-2", otherId, 2, window)),
         Status.Code.FAILED_PRECONDITION);
     assertCode(() -> orders(other).getOrder(GetOrderRequest.newBuilder()
         .setOrderId(reserved.getOrderId()).build()), Status.Code.PERMISSION_DENIED);
-    ManagedChannel provider = enrolled.get(providerId);
-    assertThat(orders(provider).getOrder(GetOrderRequest.newBuilder()
+    assertThat(orders(provider.channel()).getOrder(GetOrderRequest.newBuilder()
         .setOrderId(reserved.getOrderId()).build()).getOrder().getUserId()).isEqualTo(userId);
 
     Order confirmed = orders(user).confirmOrder(ConfirmOrderRequest.newBuilder()
@@ -212,8 +197,10 @@ class OrderFlowTest {
 
   @Test
   void aResellerCannotDispatchUntilQualified() throws Exception {
-    String resellerId = register(ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
-    ManagedChannel reseller = approveAndEnroll(resellerId);
+    var asReseller = participants.enroll(INDUSTRY,
+        ParticipationKind.PARTICIPATION_KIND_RESALE_SCHEDULING);
+    String resellerId = asReseller.id();
+    ManagedChannel reseller = asReseller.channel();
     ReserveOrderRequest request = reserve("flow-reseller-o-1", resellerId, 1, window(8, 9));
     assertCode(() -> orders(reseller).reserveOrder(request), Status.Code.PERMISSION_DENIED);
     QualificationServiceGrpc.newBlockingStub(reseller).withDeadlineAfter(20, TimeUnit.SECONDS)
@@ -253,62 +240,5 @@ class OrderFlowTest {
   private static void assertCode(Runnable call, Status.Code code) {
     assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class,
         e -> assertThat(e.getStatus().getCode()).isEqualTo(code));
-  }
-
-  private static String register(ParticipationKind kind) throws Exception {
-    String first17 = String.format("91440300MA5RDR%03d", companies.incrementAndGet());
-    return ParticipantServiceGrpc.newBlockingStub(operator)
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .registerParticipant(RegisterParticipantRequest.newBuilder()
-            .setRequestId("order-flow-register-" + first17)
-            .setOrganization(Organization.newBuilder()
-                .setCreditCode(first17 + CreditCode.checkCharacter(first17))
-                .setLegalName("参与方 " + first17).setProvinceCode("44").setIndustrySection("I"))
-            .setDisplayName("Order flow " + kind)
-            .addKinds(kind)
-            .addContacts(Contact.newBuilder().setName("Li Na").setEmail("lina@example.cn"))
-            .setTelecomLicenceNumber("B1-20260001")
-            .build())
-        .getParticipant().getParticipantId();
-  }
-
-  private static ManagedChannel approveAndEnroll(String id) throws Exception {
-    String token = ParticipantServiceGrpc.newBlockingStub(operator)
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .approveParticipant(ApproveParticipantRequest.newBuilder()
-            .setRequestId("order-flow-approve-" + id.replace("/", ".")).setParticipantId(id)
-            .setReason("documents checked").build())
-        .getCertificateEnrollmentToken();
-    return enroll(id, token);
-  }
-
-  private static final java.util.Map<String, ManagedChannel> enrolled =
-      new java.util.concurrent.ConcurrentHashMap<>();
-
-  private static ManagedChannel enroll(String id, String token) throws Exception {
-    KeyPair keys = KeyMaterial.generateKeyPair();
-    var chain = ParticipantCertificateServiceGrpc.newBlockingStub(channel(null))
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .issueParticipantCertificate(IssueParticipantCertificateRequest.newBuilder()
-            .setRequestId("order-flow-enroll-" + id.replace("/", ".")).setParticipantId(id)
-            .setEnrollmentToken(token)
-            .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(keys, id))).build())
-        .getCertificateChain();
-    List<X509Certificate> certificates = new ArrayList<>();
-    for (ByteString der : chain.getCertificatesDerList()) {
-      certificates.add(KeyMaterial.parseCertificate(der.toByteArray()));
-    }
-    ManagedChannel channel = channel(new Credentials(keys.getPrivate(), certificates));
-    enrolled.put(id, channel);
-    return channel;
-  }
-
-  private static ManagedChannel channel(Credentials credentials) throws Exception {
-    ManagedChannel channel = NodeTls.channel(new InetSocketAddress("127.0.0.1",
-            federation.node(INDUSTRY).port()), credentials,
-        KeyMaterial.readCertificates(federation.trustAnchors()),
-        CpinIdentity.node(NodeCode.parse(INDUSTRY)));
-    channels.add(channel);
-    return channel;
   }
 }

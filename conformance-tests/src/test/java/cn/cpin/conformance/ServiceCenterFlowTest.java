@@ -3,13 +3,9 @@ package cn.cpin.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import cn.cpin.conformance.federation.FederationParticipants;
 import cn.cpin.conformance.federation.LocalFederation;
 import cn.cpin.node.servicecenter.ParticipantsCommand;
-import cn.cpin.node.trust.CredentialFiles;
-import cn.cpin.node.trust.NodeTls;
-import cn.cpin.protocol.identifier.NodeCode;
-import cn.cpin.protocol.pki.CpinIdentity;
-import cn.cpin.protocol.pki.Credentials;
 import cn.cpin.protocol.pki.KeyMaterial;
 import cn.cpin.selection.v1.DemandConstraints;
 import cn.cpin.servicecenter.v1.ApplyQualificationRequest;
@@ -46,11 +42,7 @@ import com.google.protobuf.util.Timestamps;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -74,20 +66,22 @@ class ServiceCenterFlowTest {
   static Path dataRoot;
 
   private static LocalFederation federation;
-  private static final List<ManagedChannel> channels = new ArrayList<>();
+  private static FederationParticipants fixture;
   private static ManagedChannel operator;
 
   @BeforeAll
   static void start() throws Exception {
     federation = LocalFederation.start(ReferenceFederationConformanceTest.freeBasePort(), dataRoot,
         System.out, null);
-    operator = channel(INDUSTRY, CredentialFiles.read(dataRoot.resolve(INDUSTRY + "/operator"),
-        "operator"));
+    fixture = new FederationParticipants(federation, "KC");
+    operator = fixture.operator(INDUSTRY);
   }
 
   @AfterAll
   static void stop() {
-    channels.forEach(ManagedChannel::shutdownNow);
+    if (fixture != null) {
+      fixture.close();
+    }
     if (federation != null) {
       federation.close();
     }
@@ -129,8 +123,7 @@ class ServiceCenterFlowTest {
         AuditAction.AUDIT_ACTION_APPROVED, AuditAction.AUDIT_ACTION_CERTIFICATE_ISSUED);
 
     // Supervision (SVC-017): the regional node holds the current record.
-    ManagedChannel regionalOperator = channel(REGIONAL, CredentialFiles.read(
-        dataRoot.resolve(REGIONAL + "/operator"), "operator"));
+    ManagedChannel regionalOperator = fixture.operator(REGIONAL);
     Participant atRegional = await(() -> participants(regionalOperator).listParticipants(
             ListParticipantsRequest.newBuilder().setNodeCode(INDUSTRY).build())
         .getParticipantsList().stream()
@@ -267,24 +260,17 @@ class ServiceCenterFlowTest {
     ApproveParticipantResponse approved = participants(operator).approveParticipant(
         ApproveParticipantRequest.newBuilder().setRequestId(prefix + "-approve")
             .setParticipantId(id).setReason("documents checked").build());
-    assertThat(approved.getCertificateEnrollmentToken()).hasSizeGreaterThanOrEqualTo(22);
-    KeyPair keys = KeyMaterial.generateKeyPair();
-    ManagedChannel anonymous = channel(INDUSTRY, null);
-    IssueParticipantCertificateRequest enroll = IssueParticipantCertificateRequest.newBuilder()
-        .setRequestId(prefix + "-enroll").setParticipantId(id)
-        .setEnrollmentToken(approved.getCertificateEnrollmentToken())
-        .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(keys, id))).build();
-    var chain = ParticipantCertificateServiceGrpc.newBlockingStub(anonymous)
-        .issueParticipantCertificate(enroll).getCertificateChain();
+    String token = approved.getCertificateEnrollmentToken();
+    assertThat(token).hasSizeGreaterThanOrEqualTo(22);
+    ManagedChannel channel = fixture.certify(INDUSTRY, id, token, prefix + "-enroll");
     // The token is single-use: another request with it is refused.
-    assertCode(() -> ParticipantCertificateServiceGrpc.newBlockingStub(anonymous)
-        .issueParticipantCertificate(enroll.toBuilder().setRequestId(prefix + "-enroll-2")
-            .build()), Status.Code.ALREADY_EXISTS);
-    List<X509Certificate> certificates = new ArrayList<>();
-    for (ByteString der : chain.getCertificatesDerList()) {
-      certificates.add(KeyMaterial.parseCertificate(der.toByteArray()));
-    }
-    return channel(INDUSTRY, new Credentials(keys.getPrivate(), certificates));
+    var again = ParticipantCertificateServiceGrpc.newBlockingStub(fixture.channel(INDUSTRY, null));
+    IssueParticipantCertificateRequest reuse = IssueParticipantCertificateRequest.newBuilder()
+        .setRequestId(prefix + "-enroll-2").setParticipantId(id).setEnrollmentToken(token)
+        .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(KeyMaterial.generateKeyPair(), id)))
+        .build();
+    assertCode(() -> again.issueParticipantCertificate(reuse), Status.Code.ALREADY_EXISTS);
+    return channel;
   }
 
   private static RegisterParticipantRequest organization(String requestId, String creditCode,
@@ -333,16 +319,5 @@ class ServiceCenterFlowTest {
       assertThat(System.nanoTime()).as("condition within 20 s").isLessThan(deadline);
       Thread.sleep(100);
     }
-  }
-
-  private static ManagedChannel channel(String code, Credentials credentials) throws Exception {
-    String endpoint = federation.node(code).endpoint();
-    int colon = endpoint.lastIndexOf(':');
-    ManagedChannel channel = NodeTls.channel(new InetSocketAddress(endpoint.substring(0, colon),
-            Integer.parseInt(endpoint.substring(colon + 1))), credentials,
-        KeyMaterial.readCertificates(federation.trustAnchors()),
-        CpinIdentity.node(NodeCode.parse(code)));
-    channels.add(channel);
-    return channel;
   }
 }

@@ -37,7 +37,10 @@ public final class FederationParticipants implements AutoCloseable {
   private final String prefix;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
-  /** @param prefix distinguishes this test's request ids and credit codes, 2 letters A–Z */
+  /**
+   * @param prefix distinguishes this test's request ids and credit codes: two letters a credit
+   *     code may hold (not I, O, S, V or Z)
+   */
   public FederationParticipants(LocalFederation federation, String prefix) {
     this.federation = federation;
     this.prefix = prefix;
@@ -74,19 +77,27 @@ public final class FederationParticipants implements AutoCloseable {
             .setRequestId(prefix + "-approve-" + n).setParticipantId(id)
             .setReason("documents checked").build())
         .getCertificateEnrollmentToken();
+    return new Enrolled(id, certify(node, id, token, prefix + "-enroll-" + n));
+  }
+
+  /**
+   * Enrolls the approved participant {@code id} with its one-time {@code token}: a new key, a
+   * certificate for it from {@code node}, and a channel presenting them.
+   */
+  public ManagedChannel certify(String node, String id, String token, String requestId)
+      throws Exception {
     KeyPair keys = KeyMaterial.generateKeyPair();
     var chain = ParticipantCertificateServiceGrpc.newBlockingStub(channel(node, null))
         .withDeadlineAfter(20, TimeUnit.SECONDS)
         .issueParticipantCertificate(IssueParticipantCertificateRequest.newBuilder()
-            .setRequestId(prefix + "-enroll-" + n).setParticipantId(id)
-            .setEnrollmentToken(token)
+            .setRequestId(requestId).setParticipantId(id).setEnrollmentToken(token)
             .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(keys, id))).build())
         .getCertificateChain();
     List<X509Certificate> certificates = new ArrayList<>();
     for (ByteString der : chain.getCertificatesDerList()) {
       certificates.add(KeyMaterial.parseCertificate(der.toByteArray()));
     }
-    return new Enrolled(id, channel(node, new Credentials(keys.getPrivate(), certificates)));
+    return channel(node, new Credentials(keys.getPrivate(), certificates));
   }
 
   /** An enrolled participant and a channel as it. */
