@@ -8,30 +8,13 @@ import cn.cpin.aggregation.v1.ListResourcesRequest;
 import cn.cpin.aggregation.v1.ListResourcesResponse;
 import cn.cpin.aggregation.v1.Resource;
 import cn.cpin.aggregation.v1.ResourceStatus;
+import cn.cpin.conformance.federation.FederationParticipants;
 import cn.cpin.conformance.federation.LocalFederation;
-import cn.cpin.node.trust.CredentialFiles;
-import cn.cpin.node.trust.NodeTls;
-import cn.cpin.protocol.creditcode.CreditCode;
-import cn.cpin.protocol.identifier.NodeCode;
-import cn.cpin.protocol.pki.CpinIdentity;
-import cn.cpin.protocol.pki.Credentials;
-import cn.cpin.protocol.pki.KeyMaterial;
 import cn.cpin.provider.ProviderSimulator;
 import cn.cpin.provider.ResourceMix;
-import cn.cpin.servicecenter.v1.ApproveParticipantRequest;
-import cn.cpin.servicecenter.v1.Contact;
-import cn.cpin.servicecenter.v1.Organization;
-import cn.cpin.servicecenter.v1.ParticipantServiceGrpc;
 import cn.cpin.servicecenter.v1.ParticipationKind;
-import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
-import cn.cpin.trust.v1.IssueParticipantCertificateRequest;
-import cn.cpin.trust.v1.ParticipantCertificateServiceGrpc;
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -62,17 +45,20 @@ class AggregationFlowTest {
   static Path dataRoot;
 
   private static LocalFederation federation;
-  private static final List<ManagedChannel> channels = new ArrayList<>();
+  private static FederationParticipants participants;
 
   @BeforeAll
   static void start() throws Exception {
     federation = LocalFederation.start(ReferenceFederationConformanceTest.freeBasePort(), dataRoot,
         System.out, null);
+    participants = new FederationParticipants(federation, "AG");
   }
 
   @AfterAll
   static void stop() {
-    channels.forEach(ManagedChannel::shutdownNow);
+    if (participants != null) {
+      participants.close();
+    }
     if (federation != null) {
       federation.close();
     }
@@ -84,15 +70,17 @@ class AggregationFlowTest {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < AT_INDUSTRY + AT_REGIONAL; i++) {
       String node = i < AT_INDUSTRY ? INDUSTRY : REGIONAL;
-      String id = register(node, i);
-      ids.add(id);
-      providerChannels.add(approveAndEnroll(node, id, "agg-flow-" + i));
+      var provider = participants.enroll(node,
+          ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER,
+          ParticipationKind.PARTICIPATION_KIND_GENERAL_COMPUTE_PROVIDER);
+      ids.add(provider.id());
+      providerChannels.add(provider.channel());
     }
     ProviderSimulator simulator = new ProviderSimulator(providerChannels, ids, EACH, 20261126);
     try {
       assertThat(simulator.connectAll(8, Duration.ofSeconds(60))).isEmpty();
-      ManagedChannel regionalOperator = operator(REGIONAL);
-      ManagedChannel industryOperator = operator(INDUSTRY);
+      ManagedChannel regionalOperator = participants.operator(REGIONAL);
+      ManagedChannel industryOperator = participants.operator(INDUSTRY);
       await(() -> list(regionalOperator).size() == (AT_INDUSTRY + AT_REGIONAL) * EACH);
       assertThat(list(industryOperator)).hasSize(AT_INDUSTRY * EACH);
       assertRegionalViewMatches(simulator, regionalOperator);
@@ -113,7 +101,7 @@ class AggregationFlowTest {
       // The regional node restarts: its providers resume (their versions were durable) and the
       // industry node's report resumes; changes on both paths arrive.
       federation.restart(REGIONAL);
-      ManagedChannel regionalAgain = operator(REGIONAL);
+      ManagedChannel regionalAgain = participants.operator(REGIONAL);
       assertRegionalViewMatches(simulator, regionalAgain);
       for (ProviderSimulator.Provider p : simulator.providers()) {
         p.connect().get(30, TimeUnit.SECONDS);
@@ -186,60 +174,6 @@ class AggregationFlowTest {
       token = page.getNextPageToken();
     } while (!token.isEmpty());
     return all;
-  }
-
-  private static String register(String node, int i) throws Exception {
-    String first17 = String.format("91440300MA5AGG%03d", i);
-    return ParticipantServiceGrpc.newBlockingStub(operator(node))
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .registerParticipant(RegisterParticipantRequest.newBuilder()
-            .setRequestId("agg-flow-register-" + i)
-            .setOrganization(Organization.newBuilder()
-                .setCreditCode(first17 + CreditCode.checkCharacter(first17))
-                .setLegalName("算力供应商 " + i).setProvinceCode("44").setIndustrySection("I"))
-            .setDisplayName("Simulated provider " + i)
-            .addKinds(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER)
-            .addKinds(ParticipationKind.PARTICIPATION_KIND_GENERAL_COMPUTE_PROVIDER)
-            .addContacts(Contact.newBuilder().setName("Li Na").setEmail("lina@example.cn"))
-            .setTelecomLicenceNumber("B1-20260001")
-            .build())
-        .getParticipant().getParticipantId();
-  }
-
-  /** Approves {@code id} at {@code node} and returns a channel as it, enrolled with its token. */
-  private static ManagedChannel approveAndEnroll(String node, String id, String prefix)
-      throws Exception {
-    String token = ParticipantServiceGrpc.newBlockingStub(operator(node))
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .approveParticipant(ApproveParticipantRequest.newBuilder()
-            .setRequestId(prefix + "-approve").setParticipantId(id)
-            .setReason("documents checked").build())
-        .getCertificateEnrollmentToken();
-    KeyPair keys = KeyMaterial.generateKeyPair();
-    var chain = ParticipantCertificateServiceGrpc.newBlockingStub(channel(node, null))
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .issueParticipantCertificate(IssueParticipantCertificateRequest.newBuilder()
-            .setRequestId(prefix + "-enroll").setParticipantId(id).setEnrollmentToken(token)
-            .setCsrDer(ByteString.copyFrom(KeyMaterial.createCsr(keys, id))).build())
-        .getCertificateChain();
-    List<X509Certificate> certificates = new ArrayList<>();
-    for (ByteString der : chain.getCertificatesDerList()) {
-      certificates.add(KeyMaterial.parseCertificate(der.toByteArray()));
-    }
-    return channel(node, new Credentials(keys.getPrivate(), certificates));
-  }
-
-  private static ManagedChannel operator(String node) throws Exception {
-    return channel(node, CredentialFiles.read(dataRoot.resolve(node + "/operator"), "operator"));
-  }
-
-  private static ManagedChannel channel(String code, Credentials credentials) throws Exception {
-    ManagedChannel channel = NodeTls.channel(new InetSocketAddress("127.0.0.1",
-            federation.node(code).port()), credentials,
-        KeyMaterial.readCertificates(federation.trustAnchors()),
-        CpinIdentity.node(NodeCode.parse(code)));
-    channels.add(channel);
-    return channel;
   }
 
   private static void await(BooleanSupplier condition) throws InterruptedException {
