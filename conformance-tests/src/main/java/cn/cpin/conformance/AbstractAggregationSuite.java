@@ -23,18 +23,13 @@ import cn.cpin.aggregation.v1.ResourceRejection;
 import cn.cpin.aggregation.v1.ResourceStatus;
 import cn.cpin.common.v1.Throughput;
 import cn.cpin.common.v1.ThroughputUnit;
-import cn.cpin.protocol.creditcode.CreditCode;
 import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.IdentifierKind;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.CpinIdentity;
 import cn.cpin.provider.ResourceMix;
-import cn.cpin.servicecenter.v1.ApproveParticipantRequest;
-import cn.cpin.servicecenter.v1.Contact;
-import cn.cpin.servicecenter.v1.Organization;
 import cn.cpin.servicecenter.v1.ParticipantServiceGrpc;
 import cn.cpin.servicecenter.v1.ParticipationKind;
-import cn.cpin.servicecenter.v1.RegisterParticipantRequest;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -42,7 +37,6 @@ import io.grpc.stub.StreamObserver;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -65,16 +59,16 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
       + "not starting at 1 or a changed provider_id is INVALID_ARGUMENT")
   void onlyTheProviderItself() {
     setUp();
-    String provider = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
-    String user = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
+    String provider = newProvider();
+    String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
     expectError("PublishInventory as a user", Status.Code.PERMISSION_DENIED, "ROLE_NOT_ALLOWED",
-        () -> new Feed<>(publish(as(user))).send(heartbeat(user, 1)));
-    String other = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+        () -> publishAs(user).send(heartbeat(user, 1)));
+    String other = newProvider();
     expectError("PublishInventory for another provider_id", Status.Code.PERMISSION_DENIED,
-        "NOT_OWNER", () -> new Feed<>(publish(as(provider))).send(heartbeat(other, 1)));
+        "NOT_OWNER", () -> publishAs(provider).send(heartbeat(other, 1)));
     expectError("PublishInventory starting at sequence 2", Status.Code.INVALID_ARGUMENT, null,
-        () -> new Feed<>(publish(as(provider))).send(heartbeat(provider, 2)));
-    Feed<PublishInventoryRequest, PublishInventoryResponse> feed = new Feed<>(publish(as(provider)));
+        () -> publishAs(provider).send(heartbeat(provider, 2)));
+    var feed = publishAs(provider);
     feed.send(heartbeat(provider, 1));
     expectError("provider_id changed within the stream", Status.Code.INVALID_ARGUMENT, null,
         () -> feed.send(heartbeat(other, 2)));
@@ -84,9 +78,9 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
       + "its last chunk, then exactly the provider's offer; unlisted resources become OFFLINE")
   void snapshotAppliedWhole() {
     setUp();
-    String provider = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+    String provider = newProvider();
     ResourceMix mix = new ResourceMix(RANDOM.nextLong());
-    Feed<PublishInventoryRequest, PublishInventoryResponse> feed = new Feed<>(publish(as(provider)));
+    var feed = publishAs(provider);
     PublishInventoryResponse first = feed.send(snapshot(provider, 1, 1, 0, true,
         mix.resources("old", 2)));
     accepted("snapshot version 1", first, 1);
@@ -117,10 +111,10 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
       + "learnt by a heartbeat on a new stream")
   void deltaVersions() {
     setUp();
-    String provider = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+    String provider = newProvider();
     ResourceMix mix = new ResourceMix(RANDOM.nextLong());
     Resource r = mix.resource("d");
-    Feed<PublishInventoryRequest, PublishInventoryResponse> feed = new Feed<>(publish(as(provider)));
+    var feed = publishAs(provider);
     accepted("snapshot version 5", feed.send(snapshot(provider, 1, 5, 0, true, List.of(r))), 5);
     Resource changed = mix.changeFreeUnits(r);
     PublishInventoryResponse wrongBase = feed.send(delta(provider, 2, 4, 6, List.of(changed)));
@@ -133,7 +127,7 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
     Assertions.equal("replayed version 6", AckStatus.ACK_STATUS_DUPLICATE, replay.getStatus());
     Assertions.equal("free units after the replay", changed.getCapacity().getFreeUnits(),
         listed(provider).get("d").getCapacity().getFreeUnits());
-    PublishInventoryResponse hello = new Feed<>(publish(as(provider)))
+    PublishInventoryResponse hello = publishAs(provider)
         .send(heartbeat(provider, 1));
     Assertions.equal("acknowledged_version on a new stream", 6L, hello.getAcknowledgedVersion());
   }
@@ -143,11 +137,11 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
       + "state the heartbeat interval")
   void identifiersAndProvenance() {
     setUp();
-    String provider = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+    String provider = newProvider();
     ResourceMix mix = new ResourceMix(RANDOM.nextLong());
     Resource sent = mix.resource("p").toBuilder().setProvenance(Provenance.newBuilder()
         .setOriginNodeCode("86.11").addViaNodeCodes("86.12")).build();
-    Feed<PublishInventoryRequest, PublishInventoryResponse> feed = new Feed<>(publish(as(provider)));
+    var feed = publishAs(provider);
     PublishInventoryResponse ack = feed.send(snapshot(provider, 1, 1, 0, true, List.of(sent)));
     accepted("snapshot", ack, 1);
     Assertions.check(ack.getHeartbeatInterval().getSeconds() > 0
@@ -157,7 +151,7 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
     Assertions.equal("kind of the assigned identifier", IdentifierKind.RESOURCE, id.kind());
     Assertions.equal("issuing node of the assigned identifier", target().nodeCode(),
         id.nodeCode());
-    Resource stored = InventoryServiceGrpc.newBlockingStub(operator())
+    Resource stored = InventoryServiceGrpc.newBlockingStub(asOperator())
         .withDeadlineAfter(deadlineMillis(), MILLIS)
         .getResource(GetResourceRequest.newBuilder().setResourceId(id.toString()).build())
         .getResource();
@@ -177,7 +171,7 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
       + "named; the rest of the message is applied")
   void badResourcesRefusedOneByOne() {
     setUp();
-    String provider = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
+    String provider = newProvider();
     ResourceMix mix = new ResourceMix(RANDOM.nextLong());
     Resource good = mix.resource("good");
     List<Resource> bad = List.of(
@@ -194,7 +188,7 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
             IdentifierKind.RESOURCE, 1 + RANDOM.nextInt(1_000_000)).toString()).build());
     List<Resource> all = new java.util.ArrayList<>(bad);
     all.add(good);
-    PublishInventoryResponse ack = new Feed<>(publish(as(provider)))
+    PublishInventoryResponse ack = publishAs(provider)
         .send(snapshot(provider, 1, 1, 0, true, all));
     accepted("snapshot with six bad resources", ack, 1);
     Assertions.equal("refused local keys", List.of("", "overfull", "no-unit", "int8-flops",
@@ -218,23 +212,23 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
   void inventoryQueries() {
     setUp();
     expectError("GetResource of an identifier never issued", Status.Code.NOT_FOUND, "NOT_FOUND",
-        () -> InventoryServiceGrpc.newBlockingStub(operator())
+        () -> InventoryServiceGrpc.newBlockingStub(asOperator())
             .withDeadlineAfter(deadlineMillis(), MILLIS)
             .getResource(GetResourceRequest.newBuilder().setResourceId(Identifier.of(
                 target().nodeCode(), IdentifierKind.RESOURCE, Identifier.MAX_SERIAL).toString())
                 .build()));
     StatusRuntimeException e = expectError("ListResources with province 99",
-        Status.Code.INVALID_ARGUMENT, null, () -> InventoryServiceGrpc.newBlockingStub(operator())
+        Status.Code.INVALID_ARGUMENT, null, () -> InventoryServiceGrpc.newBlockingStub(asOperator())
             .withDeadlineAfter(deadlineMillis(), MILLIS)
             .listResources(ListResourcesRequest.newBuilder().addProvinceCodes("44")
                 .addProvinceCodes("99").build()));
     Assertions.check(violations(e).stream().anyMatch(v -> v.getField()
         .equals("province_codes[1]")), "no FieldViolation names province_codes[1]: "
         + describe(e));
-    String provider = approvedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
-    accepted("snapshot", new Feed<>(publish(as(provider))).send(snapshot(provider, 1, 1, 0, true,
+    String provider = newProvider();
+    accepted("snapshot", publishAs(provider).send(snapshot(provider, 1, 1, 0, true,
         new ResourceMix(RANDOM.nextLong()).resources("q", 5))), 1);
-    List<String> ids = InventoryServiceGrpc.newBlockingStub(operator())
+    List<String> ids = InventoryServiceGrpc.newBlockingStub(asOperator())
         .withDeadlineAfter(deadlineMillis(), MILLIS)
         .listResources(ListResourcesRequest.newBuilder().setProviderId(provider).build())
         .getResourcesList().stream().map(Resource::getResourceId).collect(Collectors.toList());
@@ -278,7 +272,7 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
     Assertions.equal("refused", List.of(foreign.getResourceId()), ack.getRejectionsList().stream()
         .map(ResourceRejection::getResourceId).collect(Collectors.toList()));
     Assertions.equal("reason", "NOT_OWNER", ack.getRejections(0).getReason());
-    Resource stored = InventoryServiceGrpc.newBlockingStub(operator())
+    Resource stored = InventoryServiceGrpc.newBlockingStub(asOperator())
         .withDeadlineAfter(deadlineMillis(), MILLIS)
         .getResource(GetResourceRequest.newBuilder().setResourceId(own.getResourceId()).build())
         .getResource();
@@ -299,40 +293,17 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
     }
   }
 
-  private io.grpc.ManagedChannel operator() {
-    return target().channelAs(CpinIdentity.operator(target().nodeCode()));
+  private String newProvider() {
+    return newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_AI_COMPUTE_PROVIDER);
   }
 
-  private io.grpc.ManagedChannel as(String participant) {
-    return target().channelAs(CpinIdentity.participant(target().nodeCode(),
-        Identifier.parse(participant)));
-  }
-
-  /** Registers a fresh organisation of {@code kind} and approves it; returns its id. */
-  private String approvedParticipant(ParticipationKind kind) {
-    StringBuilder first17 = new StringBuilder("91110000");
-    while (first17.length() < 17) {
-      first17.append(CreditCode.ALPHABET.charAt(RANDOM.nextInt(CreditCode.ALPHABET.length())));
-    }
-    var participants = ParticipantServiceGrpc.newBlockingStub(operator())
-        .withDeadlineAfter(deadlineMillis(), MILLIS);
-    String id = participants.registerParticipant(RegisterParticipantRequest.newBuilder()
-            .setRequestId(requestId())
-            .setOrganization(Organization.newBuilder()
-                .setCreditCode(first17 + String.valueOf(CreditCode.checkCharacter(first17)))
-                .setLegalName("Conformance Compute Co.").setProvinceCode("11"))
-            .setDisplayName("Conformance " + kind.name().toLowerCase(java.util.Locale.ROOT))
-            .addKinds(kind)
-            .addContacts(Contact.newBuilder().setName("Conformance Contact"))
-            .setTelecomLicenceNumber("B1-CONFORMANCE").build())
-        .getParticipant().getParticipantId();
-    participants.approveParticipant(ApproveParticipantRequest.newBuilder()
-        .setRequestId(requestId()).setParticipantId(id).setReason("conformance").build());
-    return id;
+  /** A publication stream to the node under test as {@code provider}. */
+  private Feed<PublishInventoryRequest, PublishInventoryResponse> publishAs(String provider) {
+    return new Feed<>(publish(asParticipant(provider)));
   }
 
   private Map<String, Resource> listed(String provider) {
-    return InventoryServiceGrpc.newBlockingStub(operator())
+    return InventoryServiceGrpc.newBlockingStub(asOperator())
         .withDeadlineAfter(deadlineMillis(), MILLIS)
         .listResources(ListResourcesRequest.newBuilder().setProviderId(provider)
             .setPageSize(1000).build())
@@ -376,10 +347,6 @@ public abstract class AbstractAggregationSuite extends ConformanceSuite {
     return ReportAggregateRequest.newBuilder().setSourceNodeCode(source.toString())
         .setSequenceNumber(sequence).setHeartbeat(AggregateHeartbeat.getDefaultInstance())
         .build();
-  }
-
-  private static String requestId() {
-    return "conformance-" + UUID.randomUUID();
   }
 
   private Function<StreamObserver<PublishInventoryResponse>, StreamObserver<PublishInventoryRequest>>
