@@ -28,13 +28,11 @@ import com.google.protobuf.util.Timestamps;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.function.Function;
@@ -48,17 +46,20 @@ import java.util.function.Supplier;
  * other nodes' answers (SEL-010). Reads only: selecting reserves nothing. Deterministic for equal
  * input. Thread-safe.
  *
- * <p>A demand is evaluated in one pass over the columns of a {@link SelectionIndex}, keeping for
- * each match only primitives; the matched set's minima and maxima then normalise the criteria and
- * a bounded heap keeps the best {@code max_candidates}. Only those become protobuf messages.
+ * <p>A demand skips the buckets of a {@link SelectionIndex} it cannot match and filters the others
+ * column by column ({@link RowFilter}), keeping for each match only its row ({@link Matches});
+ * the matched set's minima and maxima then normalise the criteria, and a small sorted array keeps
+ * the best {@code max_candidates}. Only those become protobuf messages. Over enough rows, scan
+ * and ranking are shared between the calling thread and the common pool.
  */
 public final class Selector {
   static final int DEFAULT_CANDIDATES = 10;
   static final double[] DEFAULT_WEIGHTS = {0.4, 0.3, 0.2, 0.1};
-  private static final int PRICE = 0;
-  private static final int PERFORMANCE = 1;
-  private static final int LATENCY = 2;
-  private static final int BANDWIDTH = 3;
+  /** The criteria of SEL-005, as indices of per-criterion arrays. */
+  static final int PRICE = 0;
+  static final int PERFORMANCE = 1;
+  static final int LATENCY = 2;
+  static final int BANDWIDTH = 3;
   /** A demand's share of the machine: the calling thread and the common pool's workers. */
   private static final int PARTS = Math.min(4, ForkJoinPool.getCommonPoolParallelism() + 1);
   /** Below this many rows one thread is quicker than handing work to another. */
@@ -279,134 +280,6 @@ public final class Selector {
   }
 
   /**
-   * The matched rows of one request: runs of rows of one bucket, each row with its line (or -1
-   * for the public network), and the matched set's minimum and maximum of every criterion
-   * (SEL-005). Pooled, since a broad demand matches hundreds of thousands of rows.
-   */
-  private static final class Matches {
-    private static final int CHUNK = 4096;
-    private static final int POOLED = 4;
-    private static final int KEPT_ROWS = 4 << 20;
-    private static final ConcurrentLinkedQueue<Matches> POOL = new ConcurrentLinkedQueue<>();
-
-    final int[] chunk = new int[CHUNK];
-    int size;
-    int[] row = new int[CHUNK];
-    int[] line = new int[CHUNK];
-    int runs;
-    Bucket[] runBucket = new Bucket[16];
-    int[] runEnd = new int[16];
-    final double[] min = new double[4];
-    final double[] max = new double[4];
-
-    static Matches[] take(int parts) {
-      Matches[] out = new Matches[parts];
-      for (int p = 0; p < parts; p++) {
-        Matches m = POOL.poll();
-        out[p] = m != null ? m : new Matches();
-        out[p].size = 0;
-        out[p].runs = 0;
-        Arrays.fill(out[p].min, Double.POSITIVE_INFINITY);
-        Arrays.fill(out[p].max, Double.NEGATIVE_INFINITY);
-      }
-      return out;
-    }
-
-    static void release(Matches[] parts) {
-      for (Matches m : parts) {
-        Arrays.fill(m.runBucket, 0, m.runs, null);
-        if (m.row.length <= KEPT_ROWS && POOL.size() < POOLED) {
-          POOL.offer(m);
-        }
-      }
-    }
-
-    static int total(Matches[] parts) {
-      int n = 0;
-      for (Matches m : parts) {
-        n += m.size;
-      }
-      return n;
-    }
-
-    void ensureRoom(int more) {
-      if (size + more > row.length) {
-        int n = Math.max(size + more, row.length * 2);
-        row = Arrays.copyOf(row, n);
-        line = Arrays.copyOf(line, n);
-      }
-    }
-
-    /** Closes the run of matches of {@code b} that began at {@code first}, if any. */
-    void endRun(Bucket b, int first) {
-      if (size == first) {
-        return;
-      }
-      if (runs == runBucket.length) {
-        runBucket = Arrays.copyOf(runBucket, runs * 2);
-        runEnd = Arrays.copyOf(runEnd, runs * 2);
-      }
-      runBucket[runs] = b;
-      runEnd[runs++] = size;
-    }
-
-    /**
-     * Adds matched rows of {@code b} reached over the public network, whose latency is the
-     * bucket's: the common case, in one tight loop.
-     *
-     * @param performance the performance column, or null for FP16 if stated, else CPU cores
-     */
-    void addPublic(Bucket b, int[] rows, int n, double[] performance, double latency) {
-      if (n == 0) {
-        return;
-      }
-      final long[] price = b.price;
-      final int[] uplink = b.uplink;
-      final double[] fp16 = b.fp16;
-      final int[] cores = b.cores;
-      long minPrice = Long.MAX_VALUE;
-      long maxPrice = Long.MIN_VALUE;
-      double minPerformance = Double.POSITIVE_INFINITY;
-      double maxPerformance = Double.NEGATIVE_INFINITY;
-      int minUplink = Integer.MAX_VALUE;
-      int maxUplink = Integer.MIN_VALUE;
-      for (int j = 0; j < n; j++) {
-        int i = rows[j];
-        row[size + j] = i;
-        line[size + j] = -1;
-        long p = price[i];
-        minPrice = Math.min(minPrice, p);
-        maxPrice = Math.max(maxPrice, p);
-        double f = performance != null ? performance[i] : fp16[i] > 0 ? fp16[i] : cores[i];
-        minPerformance = f < minPerformance ? f : minPerformance;
-        maxPerformance = f > maxPerformance ? f : maxPerformance;
-        int u = uplink[i];
-        minUplink = Math.min(minUplink, u);
-        maxUplink = Math.max(maxUplink, u);
-      }
-      size += n;
-      criterion(PRICE, minPrice);
-      criterion(PRICE, maxPrice);
-      criterion(PERFORMANCE, minPerformance);
-      criterion(PERFORMANCE, maxPerformance);
-      criterion(LATENCY, latency);
-      criterion(BANDWIDTH, minUplink);
-      criterion(BANDWIDTH, maxUplink);
-    }
-
-    void criterion(int c, double value) {
-      min[c] = Math.min(min[c], value);
-      max[c] = Math.max(max[c], value);
-    }
-  }
-
-  /** One constraint applied to a chunk of a bucket's rows: keeps, in order, the rows meeting it. */
-  @FunctionalInterface
-  private interface RowFilter {
-    int keep(Bucket b, int[] rows, int n);
-  }
-
-  /**
    * Evaluates every offered resource of {@code ix}, the buckets shared out among {@code parts}
    * scanned at the same time when there are enough rows; returns how many resources that is.
    */
@@ -496,36 +369,36 @@ public final class Selector {
     List<RowFilter> f = new ArrayList<>();
     if (!c.getAcceleratorModel().isEmpty()) {
       int model = ix.modelIndex(c.getAcceleratorModel());
-      f.add((b, rows, n) -> equal(b.model, model, rows, n));
+      f.add((b, rows, n) -> RowFilter.equal(b.model, model, rows, n));
     }
     if (c.hasMaxPricePerUnitHour()) {
       int currency = ix.currencyIndex(c.getMaxPricePerUnitHour().getCurrencyCode());
       long max = c.getMaxPricePerUnitHour().getMinorUnits();
-      f.add((b, rows, n) -> priceAtMost(b, currency, max, rows, n));
+      f.add((b, rows, n) -> RowFilter.priceAtMost(b, currency, max, rows, n));
     }
     if (q.minAccelerators > 0) {
-      f.add((b, rows, n) -> atLeast(b.accelerators, q.minAccelerators, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.accelerators, q.minAccelerators, rows, n));
     }
     if (q.minCores > 0) {
-      f.add((b, rows, n) -> atLeast(b.cores, q.minCores, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.cores, q.minCores, rows, n));
     }
     if (q.fp16 > 0) {
-      f.add((b, rows, n) -> atLeast(b.fp16, q.fp16, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.fp16, q.fp16, rows, n));
     }
     if (q.fp32 > 0) {
-      f.add((b, rows, n) -> atLeast(b.fp32, q.fp32, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.fp32, q.fp32, rows, n));
     }
     if (q.fp64 > 0) {
-      f.add((b, rows, n) -> atLeast(b.fp64, q.fp64, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.fp64, q.fp64, rows, n));
     }
     if (q.int8 > 0) {
-      f.add((b, rows, n) -> atLeast(b.int8, q.int8, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.int8, q.int8, rows, n));
     }
     if (c.getMinMemoryGib() > 0) {
-      f.add((b, rows, n) -> atLeast(b.memory, c.getMinMemoryGib(), rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.memory, c.getMinMemoryGib(), rows, n));
     }
     if (c.getMinStorageGib() > 0) {
-      f.add((b, rows, n) -> atLeast(b.storage, c.getMinStorageGib(), rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.storage, c.getMinStorageGib(), rows, n));
     }
     if (c.hasTimeWindow()) {
       f.add((b, rows, n) -> {
@@ -538,12 +411,12 @@ public final class Selector {
         return kept;
       });
     } else {
-      f.add((b, rows, n) -> atLeast(b.freeUnits, q.units, rows, n));
+      f.add((b, rows, n) -> RowFilter.atLeast(b.freeUnits, q.units, rows, n));
     }
     if (q.lines.isEmpty()) { // the public network: bandwidth and cost are columns too
       if (q.minBandwidth > 0) {
         f.add(q.user < 0 ? (b, rows, n) -> 0
-            : (b, rows, n) -> atLeast(b.uplink, q.minBandwidth, rows, n));
+            : (b, rows, n) -> RowFilter.atLeast(b.uplink, q.minBandwidth, rows, n));
       }
       if (c.hasBudget()) {
         int currency = ix.currencyIndex(c.getBudget().getCurrencyCode());
@@ -584,58 +457,6 @@ public final class Selector {
       return kept;
     });
     return f.toArray(RowFilter[]::new);
-  }
-
-  private static int equal(int[] column, int value, int[] rows, int n) {
-    int kept = 0;
-    for (int j = 0; j < n; j++) {
-      int i = rows[j];
-      rows[kept] = i;
-      kept += column[i] == value ? 1 : 0;
-    }
-    return kept;
-  }
-
-  private static int atLeast(int[] column, long min, int[] rows, int n) {
-    int kept = 0;
-    for (int j = 0; j < n; j++) {
-      int i = rows[j];
-      rows[kept] = i;
-      kept += column[i] >= min ? 1 : 0;
-    }
-    return kept;
-  }
-
-  private static int atLeast(long[] column, long min, int[] rows, int n) {
-    int kept = 0;
-    for (int j = 0; j < n; j++) {
-      int i = rows[j];
-      rows[kept] = i;
-      kept += column[i] >= min ? 1 : 0;
-    }
-    return kept;
-  }
-
-  private static int atLeast(double[] column, double min, int[] rows, int n) {
-    int kept = 0;
-    for (int j = 0; j < n; j++) {
-      int i = rows[j];
-      rows[kept] = i;
-      kept += column[i] >= min ? 1 : 0;
-    }
-    return kept;
-  }
-
-  private static int priceAtMost(Bucket b, int currency, long max, int[] rows, int n) {
-    short[] currencies = b.currency;
-    long[] prices = b.price;
-    int kept = 0;
-    for (int j = 0; j < n; j++) {
-      int i = rows[j];
-      rows[kept] = i;
-      kept += currencies[i] == currency && prices[i] <= max ? 1 : 0;
-    }
-    return kept;
   }
 
   /** One bucket, chunk by chunk: the column filters, then, with lines, network and budget. */

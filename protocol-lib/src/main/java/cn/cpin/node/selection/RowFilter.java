@@ -1,0 +1,65 @@
+package cn.cpin.node.selection;
+
+import cn.cpin.node.selection.SelectionIndex.Bucket;
+
+/** One constraint of a demand, applied to a chunk of a bucket's rows at a time. */
+@FunctionalInterface
+interface RowFilter {
+  /** Moves the rows of {@code rows[0..n)} that meet the constraint to its front; how many. */
+  int keep(Bucket b, int[] rows, int n);
+
+  // The column tests selection uses, one loop each over primitives: branch-free, and monomorphic
+  // for the JIT, which a shared loop calling a predicate per row would not be.
+
+  static int equal(int[] column, int value, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] == value ? 1 : 0;
+    }
+    return kept;
+  }
+
+  static int atLeast(int[] column, long min, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] >= min ? 1 : 0;
+    }
+    return kept;
+  }
+
+  static int atLeast(long[] column, long min, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] >= min ? 1 : 0;
+    }
+    return kept;
+  }
+
+  static int atLeast(double[] column, double min, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] >= min ? 1 : 0;
+    }
+    return kept;
+  }
+
+  static int priceAtMost(Bucket b, int currency, long max, int[] rows, int n) {
+    short[] currencies = b.currency;
+    long[] prices = b.price;
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += currencies[i] == currency && prices[i] <= max ? 1 : 0;
+    }
+    return kept;
+  }
+}
