@@ -161,7 +161,16 @@ public final class MonitoringSpool implements AutoCloseable {
    *     {@code alsoPut} were written); -1 if an expectation failed (nothing was written)
    * @throws SpoolFullException if the batch would take the spool past its bound (nothing written)
    */
-  public synchronized long append(List<DataPoint> points, long cursor,
+  public long append(List<DataPoint> points, long cursor,
+      Map<String, byte[]> alsoPut, Map<String, Optional<byte[]>> expected)
+      throws SpoolFullException {
+    // Encoded before taking the lock, once: the spool, the exporter and the receiver all use
+    // these bytes.
+    return append(EncodedPoints.of(points), cursor, alsoPut, expected);
+  }
+
+  /** As {@link #append(List, long, Map, Map)}, for points already encoded (a relayed batch). */
+  public synchronized long append(EncodedPoints points, long cursor,
       Map<String, byte[]> alsoPut, Map<String, Optional<byte[]>> expected)
       throws SpoolFullException {
     if (cursor < 0) {
@@ -177,19 +186,17 @@ public final class MonitoringSpool implements AutoCloseable {
       return 0;
     }
     long seq = last + 1;
-    ExportMonitoringDataRequest batch = ExportMonitoringDataRequest.newBuilder()
+    byte[] encoded = points.after(ExportMonitoringDataRequest.newBuilder()
         .setSenderNodeCode(senderNodeCode)
         .setStreamId(streamId)
         .setSequenceNumber(seq)
-        .addAllDataPoints(points)
         .setCreatedAt(Timestamps.fromMillis(clock.millis()))
-        .build();
-    byte[] encoded = batch.toByteArray();
+        .build().toByteArray());
     if (bytes + encoded.length > maxBytes) {
       if (!fullReported) {
         fullReported = true;
         events.error("monitoring.spool.full", "bytes", bytes, "max_bytes", maxBytes,
-            "refused_points", points.size());
+            "refused_points", points.count());
       }
       throw new SpoolFullException(bytes, maxBytes);
     }
