@@ -5,7 +5,6 @@ import cn.cpin.monitoring.v1.CounterTemporality;
 import cn.cpin.monitoring.v1.DataPoint;
 import cn.cpin.monitoring.v1.ExportMonitoringDataRequest;
 import cn.cpin.monitoring.v1.MonitoringCategory;
-import cn.cpin.protocol.error.FieldViolation;
 import cn.cpin.protocol.error.InvalidArgumentException;
 import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.NodeCode;
