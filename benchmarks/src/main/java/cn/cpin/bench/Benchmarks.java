@@ -239,8 +239,9 @@ public final class Benchmarks implements Callable<Integer> {
   // ---- (m) monitoring uplink: points per second over one stream -----------------------------
 
   private void monitoringUplink(Path root) throws Exception {
-    System.out.printf("%n(m) monitoring uplink, one stream to the national node as 86.44, "
-        + "batches of %,d points with %d attributes each, spool on vs spool in memory%n",
+    System.out.printf("%n(m) monitoring uplink, one stream from a sender process (as 86.44) to "
+        + "the national node in this one, batches of %,d points with %d attributes each, spool "
+        + "on vs spool in memory%n",
         monitoringBatch, monitoringAttributes);
     try (Federation federation = Federation.start(root.resolve("m"))) {
       MonitoringBench.Figures f = MonitoringBench.run(federation, root.resolve("m-spools"),
@@ -254,8 +255,8 @@ public final class Benchmarks implements Callable<Integer> {
       rows.add(new Row("(m) spool on / in memory", on / off, "×", "", fmtRatio(on / off), ""));
       double perCpu = f.spooledPerCpu().stream().mapToDouble(Double::doubleValue).average()
           .orElse(0);
-      rows.add(new Row("(m) points per CPU-second, spool on", perCpu, "points/CPU-s", "", "",
-          ""));
+      rows.add(new Row("(m) points per CPU-s (both processes), spool on", perCpu,
+          "points/CPU-s", "", "", ""));
       reportProblems("national (m)", federation.nationalEvents);
     }
   }

@@ -18,6 +18,7 @@ import cn.cpin.monitoring.v1.MonitoringCategory;
 import cn.cpin.monitoring.v1.QueryMonitoringDataRequest;
 import cn.cpin.monitoring.v1.QueryMonitoringDataResponse;
 import cn.cpin.monitoring.v1.RegionSummary;
+import cn.cpin.node.monitoring.EncodedPoints;
 import cn.cpin.node.monitoring.Indicators;
 import cn.cpin.node.monitoring.MonitoringReceiver;
 import cn.cpin.protocol.error.CpinException;
@@ -42,17 +43,18 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The national node's store of monitoring data (MON-004, MON-013, MON-014): every accepted batch is
- * written with its stream's highest sequence number in one atomic, durable write, and kept in memory
- * for queries and market summaries.
+ * written, as received, with its stream's highest sequence number in one atomic, durable write of
+ * the node's store, which is the only copy: a restart (kill -9 included) finds the data and the
+ * dedup state together, and queries read the store.
  *
  * <p>Keys: {@code monitoring/streams/<sender>/<stream>} holds the highest stored sequence number;
  * {@code monitoring/batches/<sender>/<stream>/<seq>} the accepted points of the batches stored
- * in one write, up to {@code seq}. A stub: every
- * point stays in memory for the life of the process, which suits tests and demonstrations, not a
- * year of a real market. Thread-safe.
+ * in one write, up to {@code seq}. A stub: a query reads every stored point (decoded once, then
+ * kept in memory), which suits tests and demonstrations, not a year of a real market. Thread-safe.
  */
 final class MonitoringArchive implements MonitoringReceiver.BatchStore {
   static final int DEFAULT_PAGE_SIZE = 1000;
@@ -65,19 +67,12 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
 
   private final KeyValueStore store;
   private final NodeCode self;
-  private final List<DataPoint> points = new ArrayList<>();
-  private final Set<String> reportingNodes = new TreeSet<>();
+  // Stored batches decoded for queries, by key; a stored batch never changes.
+  private final Map<String, List<DataPoint>> decoded = new ConcurrentHashMap<>();
 
   MonitoringArchive(KeyValueStore store, NodeCode self) {
     this.store = store;
     this.self = self;
-    for (byte[] value : store.scan(BATCHES).values()) {
-      try {
-        remember(ExportMonitoringDataRequest.parseFrom(value).getDataPointsList());
-      } catch (InvalidProtocolBufferException e) {
-        throw new IllegalStateException("stored monitoring batch is corrupt", e);
-      }
-    }
   }
 
   @Override
@@ -86,9 +81,10 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
         .map(b -> Long.parseLong(new String(b, StandardCharsets.US_ASCII))).orElse(0L);
   }
 
+  /** The accepted points go in as received, after a header naming their stream: no re-encoding. */
   @Override
   public boolean store(String senderNodeCode, String streamId, long highest, long seq,
-      List<DataPoint> accepted) {
+      EncodedPoints accepted) {
     String streamKey = STREAMS + senderNodeCode + "/" + streamId;
     Optional<byte[]> expected = highest == 0 ? Optional.empty()
         : Optional.of(Long.toString(highest).getBytes(StandardCharsets.US_ASCII));
@@ -96,27 +92,16 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
     puts.put(streamKey, Long.toString(seq).getBytes(StandardCharsets.US_ASCII));
     if (!accepted.isEmpty()) {
       puts.put(BATCHES + senderNodeCode + "/" + streamId + "/" + String.format("%020d", seq),
-          ExportMonitoringDataRequest.newBuilder().setSenderNodeCode(senderNodeCode)
-              .setStreamId(streamId).setSequenceNumber(seq).addAllDataPoints(accepted).build()
-              .toByteArray());
+          accepted.after(ExportMonitoringDataRequest.newBuilder()
+              .setSenderNodeCode(senderNodeCode).setStreamId(streamId).setSequenceNumber(seq)
+              .build().toByteArray()));
     }
-    if (!store.write(puts, List.of(), Map.of(streamKey, expected))) {
-      return false;
-    }
-    remember(accepted);
-    return true;
+    return store.write(puts, List.of(), Map.of(streamKey, expected));
   }
 
   @Override
   public void sync() {
     store.sync();
-  }
-
-  private synchronized void remember(List<DataPoint> batch) {
-    points.addAll(batch);
-    for (DataPoint p : batch) {
-      reportingNodes.add(p.getSourceNodeCode());
-    }
   }
 
   /** MON-013: the stored points matching the filter, by time then source, one page. */
@@ -140,12 +125,13 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
     if (!violations.isEmpty()) {
       throw new InvalidArgumentException(violations);
     }
-    Set<String> sources = allowedSources(caller, request.getSourceNodeCodesList());
+    List<DataPoint> stored = snapshot();
+    Set<String> sources = allowedSources(caller, request.getSourceNodeCodesList(), stored);
     Set<MonitoringCategory> categories = new HashSet<>(request.getCategoriesList());
     categories.remove(MonitoringCategory.MONITORING_CATEGORY_UNSPECIFIED);
     Set<String> indicators = new HashSet<>(request.getIndicatorsList());
     List<DataPoint> matching = new ArrayList<>();
-    for (DataPoint p : snapshot()) {
+    for (DataPoint p : stored) {
       if ((sources == null || sources.contains(p.getSourceNodeCode()))
           && (categories.isEmpty() || categories.contains(p.getCategory()))
           && (indicators.isEmpty() || indicators.contains(p.getIndicator()))
@@ -170,7 +156,8 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
   }
 
   // A node sees itself and its children; the national operator everything (null: no limit).
-  private Set<String> allowedSources(CpinIdentity caller, List<String> asked) {
+  private Set<String> allowedSources(CpinIdentity caller, List<String> asked,
+      List<DataPoint> stored) {
     if (caller == null || caller.kind() == CpinIdentity.Kind.OPERATOR
         && caller.nodeCode().equals(self)) {
       return asked.isEmpty() ? null : new HashSet<>(asked);
@@ -179,11 +166,13 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
     if (asked.isEmpty()) {
       Set<String> own = new HashSet<>();
       own.add(node.toString());
-      synchronized (this) {
-        for (String code : reportingNodes) {
-          if (NodeCode.parse(code).parent().map(node::equals).orElse(false)) {
-            own.add(code);
-          }
+      Set<String> reporting = new HashSet<>();
+      for (DataPoint p : stored) {
+        reporting.add(p.getSourceNodeCode());
+      }
+      for (String code : reporting) {
+        if (NodeCode.parse(code).parent().map(node::equals).orElse(false)) {
+          own.add(code);
         }
       }
       return own;
@@ -238,6 +227,7 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
     Map<String, Totals> industries = new TreeMap<>();
     // Gauges: the latest point at or before the window's end per source, indicator, attributes.
     Map<String, DataPoint> latestGauges = new HashMap<>();
+    Map<String, List<DataPoint>> cumulative = new HashMap<>();
     Set<String> heard = new HashSet<>();
     Set<String> known = new TreeSet<>();
     Timestamp asOf = null;
@@ -250,11 +240,17 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
         heard.add(p.getSourceNodeCode());
       }
       if (p.hasGauge() && !window.after(p.getTime())) {
-        String key = p.getSourceNodeCode() + "|" + p.getIndicator() + "|"
-            + new TreeMap<>(p.getAttributesMap());
+        String key = seriesOf(p);
         DataPoint seen = latestGauges.get(key);
         if (seen == null || Timestamps.compare(seen.getTime(), p.getTime()) <= 0) {
           latestGauges.put(key, p);
+        }
+        continue;
+      }
+      if (p.hasCounter() && p.getCounter().getTemporality()
+          == CounterTemporality.COUNTER_TEMPORALITY_CUMULATIVE) {
+        if (!window.after(p.getTime())) {
+          cumulative.computeIfAbsent(seriesOf(p), k -> new ArrayList<>()).add(p);
         }
         continue;
       }
@@ -264,6 +260,25 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
       asOf = later(asOf, p.getTime());
       for (Totals t : targets(p, overall, regions, industries)) {
         t.addInWindow(p);
+      }
+    }
+    // MON-008: a cumulative series counts its increases inside the window (the whole value at
+    // its first point and after a reset, i.e. a lower value with a later start_time).
+    for (List<DataPoint> series : cumulative.values()) {
+      series.sort(BY_TIME_THEN_SOURCE);
+      DataPoint previous = null;
+      for (DataPoint p : series) {
+        double increase = increase(previous, p);
+        if (increase < 0) {
+          continue; // lower without a reset: not a counter's value; ignored
+        }
+        previous = p;
+        if (window.contains(p.getTime())) {
+          asOf = later(asOf, p.getTime());
+          for (Totals t : targets(p, overall, regions, industries)) {
+            t.addCount(p.getIndicator(), increase);
+          }
+        }
       }
     }
     for (DataPoint g : latestGauges.values()) {
@@ -289,6 +304,27 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
     return response.build();
   }
 
+  // One time series: source, indicator, subject and attributes (MON-008).
+  private static String seriesOf(DataPoint p) {
+    return p.getSourceNodeCode() + "|" + p.getIndicator() + "|" + p.getSubjectId() + "|"
+        + new TreeMap<>(p.getAttributesMap());
+  }
+
+  // The increase a cumulative point adds to its series; negative if it is no counter value.
+  private static double increase(DataPoint previous, DataPoint p) {
+    double value = p.getCounter().getValue();
+    if (previous == null) {
+      return value;
+    }
+    double before = previous.getCounter().getValue();
+    if (value >= before) {
+      return value - before;
+    }
+    boolean reset = Timestamps.compare(p.getCounter().getStartTime(),
+        previous.getCounter().getStartTime()) > 0;
+    return reset ? value : -1;
+  }
+
   private static boolean selected(String province, String section, Set<String> provinces,
       Set<String> sections) {
     return (provinces.isEmpty() || provinces.contains(province))
@@ -312,8 +348,22 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
     return a == null || Timestamps.compare(a, b) < 0 ? b : a;
   }
 
-  private synchronized List<DataPoint> snapshot() {
-    return new ArrayList<>(points);
+  // Every stored point; batches are decoded on the first query that reads them, so receiving
+  // never decodes a point (MON-012) and a restart needs no replay: the store is the archive.
+  private List<DataPoint> snapshot() {
+    List<DataPoint> all = new ArrayList<>();
+    for (Map.Entry<String, byte[]> e : store.scan(BATCHES).entrySet()) {
+      all.addAll(decoded.computeIfAbsent(e.getKey(), k -> decode(e.getValue())));
+    }
+    return all;
+  }
+
+  private static List<DataPoint> decode(byte[] batch) {
+    try {
+      return ExportMonitoringDataRequest.parseFrom(batch).getDataPointsList();
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("stored monitoring batch is corrupt", e);
+    }
   }
 
   private static Window window(TimeWindow window, String field) {
@@ -386,8 +436,11 @@ final class MonitoringArchive implements MonitoringReceiver.BatchStore {
           || p.getCounter().getTemporality() != CounterTemporality.COUNTER_TEMPORALITY_DELTA) {
         return;
       }
-      double v = p.getCounter().getValue();
-      switch (p.getIndicator()) {
+      addCount(p.getIndicator(), p.getCounter().getValue());
+    }
+
+    void addCount(String indicator, double v) {
+      switch (indicator) {
         case Indicators.DEMANDS_SUBMITTED -> demands += v;
         case Indicators.ORDERS_CONFIRMED -> orders += v;
         case Indicators.ORDERS_VALUE -> orderValue += v;

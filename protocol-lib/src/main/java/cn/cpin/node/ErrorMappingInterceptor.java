@@ -3,12 +3,15 @@ package cn.cpin.node;
 import cn.cpin.protocol.error.StatusMapping;
 import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.function.BiConsumer;
 
 /**
@@ -18,11 +21,23 @@ import java.util.function.BiConsumer;
  * <p>It must be the outermost interceptor so that it also sees what inner interceptors do.
  */
 public final class ErrorMappingInterceptor implements ServerInterceptor {
+  /** Told of every call answered UNAUTHENTICATED or PERMISSION_DENIED (security monitoring). */
+  public interface Refusals {
+    void refused(String method, Status status, String peerHost);
+  }
+
   private final BiConsumer<String, Throwable> unexpected;
+  private final Refusals refusals;
 
   /** {@code unexpected} receives the full method name and the exception of every bug. */
   public ErrorMappingInterceptor(BiConsumer<String, Throwable> unexpected) {
+    this(unexpected, (method, status, peer) -> { });
+  }
+
+  /** As {@link #ErrorMappingInterceptor(BiConsumer)}; {@code refusals} hears of every refusal. */
+  public ErrorMappingInterceptor(BiConsumer<String, Throwable> unexpected, Refusals refusals) {
     this.unexpected = unexpected;
+    this.refusals = refusals;
   }
 
   @Override
@@ -81,8 +96,20 @@ public final class ErrorMappingInterceptor implements ServerInterceptor {
         return;
       }
       closed = true;
+      if (status.getCode() == Status.Code.UNAUTHENTICATED
+          || status.getCode() == Status.Code.PERMISSION_DENIED) {
+        // Here every answer passes, whether an interceptor or a service refused the call.
+        refusals.refused(getMethodDescriptor().getFullMethodName(), status, peerHost());
+      }
       StatusMapping.addDefaultDetails(status, trailers);
       super.close(status, trailers);
+    }
+
+    private String peerHost() {
+      SocketAddress remote = getAttributes() == null ? null
+          : getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+      return remote instanceof InetSocketAddress inet && inet.getAddress() != null
+          ? inet.getAddress().getHostAddress() : String.valueOf(remote);
     }
 
     void fail(RuntimeException e) {

@@ -22,6 +22,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
@@ -153,14 +154,18 @@ public final class NodeRuntime implements AutoCloseable {
         CpinPeerVerifier verifier = new CpinPeerVerifier(anchors, clock);
         verifier.setRevoked(revocations::isRevoked);
         tls = new NodeTls(trust.credentials(), verifier);
-        builder.sslContext(tls.serverContext());
+        builder.sslContext(tls.serverContext((peer, reason) -> events.warn(
+            SecurityLogEvents.CONNECTION_REFUSED, "peer", peer, "reason", reason)));
         builder.intercept(new AccessControlInterceptor(code, verifier, revocations::isRevoked,
             clock, participant -> kind.participantRoles().rolesOf(participant)));
       }
       // Interceptors run in reverse order of addition: error mapping outermost, then access
       // control, then validation (GEN-024).
       builder.intercept(new ErrorMappingInterceptor((method, e) -> events.error(
-          "rpc.unexpected_error", "method", method, "exception", e.toString())));
+          "rpc.unexpected_error", "method", method, "exception", e.toString()),
+          (method, status, peer) -> events.warn(status.getCode() == Status.Code.PERMISSION_DENIED
+              ? SecurityLogEvents.CALL_DENIED : SecurityLogEvents.CALL_UNAUTHENTICATED,
+              "rpc", method, "peer", peer, "reason", String.valueOf(status.getDescription()))));
 
       HealthStatusManager health = new HealthStatusManager();
       builder.addService(health.getHealthService())

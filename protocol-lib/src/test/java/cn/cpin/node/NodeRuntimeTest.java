@@ -56,6 +56,7 @@ class NodeRuntimeTest {
     assertThat(info.getServiceNamesList()).hasSize(NodeProfile.REGIONAL.services().size());
 
     awaitLog(regionalLog, "\"event\":\"parent.linked\"");
+    awaitLog(regionalLog, "\"event\":\"parent.health\""); // logged after parent.linked
     assertThat(text(regionalLog)).contains("\"parent\":\"86\"", "\"event\":\"parent.health\"");
     assertThat(text(nationalLog)).contains("\"event\":\"transport.plaintext_dev\"");
   }

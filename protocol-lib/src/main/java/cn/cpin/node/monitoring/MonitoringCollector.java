@@ -4,6 +4,7 @@ import cn.cpin.monitoring.v1.DataPoint;
 import cn.cpin.monitoring.v1.EventSeverity;
 import cn.cpin.node.Daemons;
 import cn.cpin.node.EventLog;
+import cn.cpin.node.SecurityLogEvents;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,6 +29,10 @@ import java.util.function.Supplier;
  */
 public final class MonitoringCollector implements AutoCloseable {
   static final int MAX_PENDING_EVENTS = 10_000;
+  /** Failures from one peer within a minute that make a security.authentication_failures. */
+  static final int REPEATED_FAILURES = 3;
+  private static final long FAILURE_WINDOW_MILLIS = 60_000;
+  private static final int MAX_TRACKED_PEERS = 10_000;
 
   /** One gauge sample: attributes and value. */
   public record Sample(Map<String, String> attributes, double value) {}
@@ -46,6 +51,8 @@ public final class MonitoringCollector implements AutoCloseable {
   private Map<Series, Double> counters = new LinkedHashMap<>();
   private List<DataPoint> pendingEvents = new ArrayList<>();
   private Instant counterStart;
+  // Per peer: start of its minute, failures in it, when it was last reported (-1: never).
+  private final Map<String, long[]> failuresByPeer = new java.util.HashMap<>();
   private ScheduledExecutorService scheduler;
 
   public MonitoringCollector(Indicators.Source source, MonitoringSpool spool, EventLog events,
@@ -90,6 +97,17 @@ public final class MonitoringCollector implements AutoCloseable {
    */
   public void reportSecurityEventsOf(EventLog log) {
     log.addListener((level, event, keyValues) -> {
+      if (event.equals(SecurityLogEvents.CONNECTION_REFUSED)
+          || event.equals(SecurityLogEvents.CALL_UNAUTHENTICATED)) {
+        String reason = refusalReason(valueOf(keyValues, "reason"));
+        count(Indicators.CONNECTIONS_REFUSED, "1", Map.of("reason", reason), 1);
+        authenticationFailed(valueOf(keyValues, "peer"), reason);
+        return;
+      }
+      if (event.equals(SecurityLogEvents.CALL_DENIED)) {
+        count(Indicators.CALLS_DENIED, "1", Map.of("rpc", valueOf(keyValues, "rpc")), 1);
+        return;
+      }
       String type;
       EventSeverity severity;
       switch (event) {
@@ -123,6 +141,58 @@ public final class MonitoringCollector implements AutoCloseable {
       }
       securityEvent(type, severity, event, attributes);
     });
+  }
+
+  private static String valueOf(Object[] keyValues, String key) {
+    for (int i = 0; i + 1 < keyValues.length; i += 2) {
+      if (key.equals(keyValues[i])) {
+        return String.valueOf(keyValues[i + 1]);
+      }
+    }
+    return "";
+  }
+
+  // A few stable attribute values instead of free text, so that the counters aggregate.
+  static String refusalReason(String message) {
+    String m = message.toLowerCase(java.util.Locale.ROOT);
+    if (m.contains("revoked")) {
+      return "revoked";
+    }
+    if (m.contains("expired")) {
+      return "expired";
+    }
+    if (m.contains("no certificate") || m.contains("certificate is required")) {
+      return "no_certificate";
+    }
+    return "invalid_certificate";
+  }
+
+  // MON-010: repeated failures from one peer become one WARNING event per peer per minute.
+  private void authenticationFailed(String peer, String reason) {
+    long now = clock.millis();
+    boolean report;
+    long failures;
+    synchronized (failuresByPeer) {
+      if (failuresByPeer.size() > MAX_TRACKED_PEERS) {
+        failuresByPeer.values().removeIf(f -> now - f[0] > FAILURE_WINDOW_MILLIS);
+      }
+      long[] f = failuresByPeer.computeIfAbsent(peer, p -> new long[] {now, 0, -1});
+      if (now - f[0] > FAILURE_WINDOW_MILLIS) {
+        f[0] = now;
+        f[1] = 0;
+      }
+      failures = ++f[1];
+      report = failures >= REPEATED_FAILURES
+          && (f[2] < 0 || now - f[2] >= FAILURE_WINDOW_MILLIS);
+      if (report) {
+        f[2] = now;
+      }
+    }
+    if (report) {
+      securityEvent("security.authentication_failures", EventSeverity.EVENT_SEVERITY_WARNING,
+          failures + " authentication failures from " + peer + " within a minute",
+          Map.of("peer", peer, "failures", Long.toString(failures), "reason", reason));
+    }
   }
 
   /** Flushes every interval from now on. */

@@ -14,10 +14,6 @@ import io.grpc.Channel;
 import io.grpc.MethodDescriptor;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -52,7 +48,7 @@ import java.util.regex.Pattern;
 public final class MonitoringExporter implements AutoCloseable {
   // Batches go out as the spool stored them, encoded once (the wire format is the same).
   private static final MethodDescriptor<byte[], ExportMonitoringDataResponse> EXPORT =
-      MonitoringUplinkServiceGrpc.getExportMonitoringDataMethod().toBuilder(new Encoded(),
+      MonitoringUplinkServiceGrpc.getExportMonitoringDataMethod().toBuilder(RawBytes.MARSHALLER,
           ProtoUtils.marshaller(ExportMonitoringDataResponse.getDefaultInstance())).build();
   private static final Pattern POINT_FIELD = Pattern.compile("^data_points\\[(\\d+)]");
   private static final Duration AUTH_RETRY = Duration.ofMinutes(1);
@@ -340,23 +336,6 @@ public final class MonitoringExporter implements AutoCloseable {
       ClientCallStreamObserver<byte[]> out = stream;
       events.warn("monitoring.uplink.stalled", "waited_ms", settings.ackTimeout().toMillis());
       out.cancel("no acknowledgement within " + settings.ackTimeout(), null);
-    }
-  }
-
-  /** Passes encoded batches through unchanged. */
-  private static final class Encoded implements MethodDescriptor.Marshaller<byte[]> {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
     }
   }
 

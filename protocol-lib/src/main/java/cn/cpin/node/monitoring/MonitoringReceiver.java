@@ -1,18 +1,14 @@
 package cn.cpin.node.monitoring;
 
 import cn.cpin.common.v1.ErrorReason;
-import cn.cpin.monitoring.v1.CounterTemporality;
-import cn.cpin.monitoring.v1.DataPoint;
 import cn.cpin.monitoring.v1.ExportMonitoringDataRequest;
 import cn.cpin.monitoring.v1.ExportMonitoringDataResponse;
 import cn.cpin.monitoring.v1.ExportPartialSuccess;
-import cn.cpin.monitoring.v1.MonitoringCategory;
 import cn.cpin.protocol.error.CpinException;
 import cn.cpin.protocol.error.FieldViolation;
 import cn.cpin.protocol.error.InvalidArgumentException;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.CpinIdentity;
-import com.google.protobuf.util.Timestamps;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,7 +42,7 @@ public final class MonitoringReceiver {
      * @throws cn.cpin.protocol.error.ThrottledException if there is no room now (MON-009)
      */
     boolean store(String senderNodeCode, String streamId, long highest, long seq,
-        List<DataPoint> accepted);
+        EncodedPoints accepted);
 
     /** At most this many points are stored in one write; larger groups are split. */
     default int maxPointsPerWrite() {
@@ -73,11 +69,31 @@ public final class MonitoringReceiver {
   /** Stores one batch; see {@link #receive(CpinIdentity, List)}. */
   public ExportMonitoringDataResponse receive(CpinIdentity caller,
       ExportMonitoringDataRequest batch) {
-    Outcome outcome = receive(caller, List.of(batch));
+    Outcome outcome = receive(caller, List.of(ReceivedBatch.of(batch)));
     if (outcome.failure() != null) {
       throw outcome.failure();
     }
     return outcome.acks().get(0);
+  }
+
+  /**
+   * Stores batches as received on the wire, as {@link #receive(CpinIdentity, List)} does; a batch
+   * that is not a well-formed encoding fails the stream after the ones before it are stored.
+   */
+  public Outcome receiveEncoded(CpinIdentity caller, List<byte[]> encoded) {
+    List<ReceivedBatch> batches = new ArrayList<>(encoded.size());
+    CpinException malformed = null;
+    for (byte[] bytes : encoded) {
+      try {
+        batches.add(ReceivedBatch.parse(bytes));
+      } catch (CpinException e) {
+        malformed = e;
+        break;
+      }
+    }
+    Outcome outcome = receive(caller, batches);
+    return outcome.failure() == null && malformed != null
+        ? new Outcome(outcome.acks(), malformed) : outcome;
   }
 
   /**
@@ -87,7 +103,7 @@ public final class MonitoringReceiver {
    * batch. Processing stops at the first batch that fails the stream; the batches before it are
    * stored and acknowledged.
    */
-  public Outcome receive(CpinIdentity caller, List<ExportMonitoringDataRequest> batches) {
+  public Outcome receive(CpinIdentity caller, List<ReceivedBatch> batches) {
     List<ExportMonitoringDataResponse> acks = new ArrayList<>();
     int i = 0;
     try {
@@ -102,24 +118,24 @@ public final class MonitoringReceiver {
 
   // Stores the longest run of acceptable batches of one stream from index {@code from}; returns
   // the index after it. Acknowledgements are added only once the run is durable.
-  private int receiveGroup(CpinIdentity caller, List<ExportMonitoringDataRequest> batches,
+  private int receiveGroup(CpinIdentity caller, List<ReceivedBatch> batches,
       int from, List<ExportMonitoringDataResponse> acks) {
-    ExportMonitoringDataRequest first = batches.get(from);
+    ReceivedBatch first = batches.get(from);
     check(caller, first);
-    String sender = first.getSenderNodeCode();
-    String stream = first.getStreamId();
+    String sender = first.senderNodeCode();
+    String stream = first.streamId();
     for (int attempt = 0; ; attempt++) {
       long highest = store.highestStored(sender, stream);
       long effective = highest;
-      List<DataPoint> accepted = new ArrayList<>();
+      EncodedPoints.Builder accepted = new EncodedPoints.Builder();
       List<ExportMonitoringDataResponse> pending = new ArrayList<>();
       boolean duplicates = false;
       CpinException stop = null;
       int next = from;
       long latest = clock.millis() + MAX_FUTURE.toMillis();
       while (next < batches.size()) {
-        ExportMonitoringDataRequest batch = batches.get(next);
-        if (!batch.getSenderNodeCode().equals(sender) || !batch.getStreamId().equals(stream)) {
+        ReceivedBatch batch = batches.get(next);
+        if (!batch.senderNodeCode().equals(sender) || !batch.streamId().equals(stream)) {
           break;
         }
         if (next > from) {
@@ -130,7 +146,7 @@ public final class MonitoringReceiver {
             break;
           }
         }
-        long seq = batch.getSequenceNumber();
+        long seq = batch.sequenceNumber();
         if (seq <= effective) {
           duplicates = true;
           pending.add(ExportMonitoringDataResponse.newBuilder().setStreamId(stream)
@@ -146,16 +162,15 @@ public final class MonitoringReceiver {
           break;
         }
         if (effective > highest
-            && accepted.size() + batch.getDataPointsCount() > store.maxPointsPerWrite()) {
+            && accepted.count() + batch.pointCount() > store.maxPointsPerWrite()) {
           break; // the rest goes in the next write
         }
         int rejected = 0;
         String firstRejection = "";
-        for (int i = 0; i < batch.getDataPointsCount(); i++) {
-          DataPoint point = batch.getDataPoints(i);
-          String problem = problemOf(point, latest);
+        for (int i = 0; i < batch.pointCount(); i++) {
+          String problem = batch.point(i).problem(latest);
           if (problem == null) {
-            accepted.add(point);
+            batch.copyPoint(i, accepted);
           } else {
             if (rejected == 0) {
               firstRejection = "data_points[" + i + "]: " + problem;
@@ -175,7 +190,7 @@ public final class MonitoringReceiver {
         next++;
       }
       boolean stored = effective == highest
-          || store.store(sender, stream, highest, effective, accepted);
+          || store.store(sender, stream, highest, effective, accepted.build());
       if (stored) {
         if (duplicates) {
           store.sync(); // acknowledge only what is durable, not merely visible
@@ -195,30 +210,37 @@ public final class MonitoringReceiver {
     }
   }
 
-  // The checks that fail the stream (MON-005).
-  private void check(CpinIdentity caller, ExportMonitoringDataRequest batch) {
-    NodeCode sender = NodeCode.parse(batch.getSenderNodeCode());
+  // The checks that fail the stream (MON-005): field rules first, as at every other RPC.
+  private void check(CpinIdentity caller, ReceivedBatch batch) {
+    batch.checkFieldRules();
+    NodeCode sender = NodeCode.parse(batch.senderNodeCode());
     checkSender(caller, sender);
     List<FieldViolation> violations = new ArrayList<>();
-    if (batch.getStreamId().isEmpty()) {
+    if (batch.streamId().isEmpty()) {
       violations.add(new FieldViolation("stream_id", "must name the sender's stream",
           ErrorReason.ERROR_REASON_FIELD_REQUIRED));
     }
-    if (batch.getSequenceNumber() == 0) {
+    if (batch.sequenceNumber() == 0) {
       violations.add(new FieldViolation("sequence_number", "batches are numbered from 1",
           ErrorReason.ERROR_REASON_INVALID_FIELDS));
     }
     if (!violations.isEmpty()) {
       throw new InvalidArgumentException(violations);
     }
-    for (int i = 0; i < batch.getDataPointsCount(); i++) {
-      NodeCode source = NodeCode.parse(batch.getDataPoints(i).getSourceNodeCode());
+    String lastAllowed = null;
+    for (int i = 0; i < batch.pointCount(); i++) {
+      String code = batch.point(i).sourceNodeCode();
+      if (code.equals(lastAllowed)) {
+        continue; // points of a batch mostly share their source
+      }
+      NodeCode source = NodeCode.parse(code);
       if (!source.equals(sender) && !source.parent().map(sender::equals).orElse(false)) {
         throw new CpinException(CpinException.Kind.PERMISSION_DENIED,
             ErrorReason.ERROR_REASON_NOT_OWNER, "data_points[" + i + "].source_node_code "
             + source + " is neither the sender " + sender + " nor one of its children",
             Map.of("field", "data_points[" + i + "].source_node_code"));
       }
+      lastAllowed = code;
     }
   }
 
@@ -236,52 +258,5 @@ public final class MonitoringReceiver {
       throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER,
           "sender_node_code " + sender + " is not the caller " + caller.nodeCode());
     }
-  }
-
-  /** Why a well-formed point is unacceptable (MON-006), or null if it is acceptable. */
-  static String problemOf(DataPoint point, long latestMillis) {
-    if (point.getCategory() == MonitoringCategory.MONITORING_CATEGORY_UNSPECIFIED
-        || point.getCategory() == MonitoringCategory.UNRECOGNIZED) {
-      return "category unspecified or unknown";
-    }
-    if (point.getIndicator().isEmpty()) {
-      return "indicator missing";
-    }
-    if (!point.hasTime()) {
-      return "time missing";
-    }
-    if (Timestamps.toMillis(point.getTime()) > latestMillis) {
-      return "time more than 1 h in the future";
-    }
-    if (point.getAttributesCount() > MAX_ATTRIBUTES) {
-      return "more than " + MAX_ATTRIBUTES + " attributes";
-    }
-    switch (point.getValueCase()) {
-      case COUNTER -> {
-        if (point.getCounter().getTemporality()
-            == CounterTemporality.COUNTER_TEMPORALITY_UNSPECIFIED
-            || point.getCounter().getTemporality() == CounterTemporality.UNRECOGNIZED) {
-          return "counter without temporality";
-        }
-        double v = point.getCounter().getValue();
-        if (!(v >= 0) || Double.isInfinite(v)) {
-          return "counter value negative or not a number";
-        }
-      }
-      case GAUGE -> {
-        if (!Double.isFinite(point.getGauge().getValue())) {
-          return "gauge value not finite";
-        }
-      }
-      case EVENT -> {
-        if (point.getEvent().getEventType().isEmpty()) {
-          return "event without event_type";
-        }
-      }
-      default -> {
-        return "no value";
-      }
-    }
-    return null;
   }
 }

@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,8 +31,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>The disk bound counts the serialized bytes of unacknowledged batches. At 80 % the node logs
  * {@code monitoring.spool.near_full} (WARN); an append that would exceed the bound is refused with
- * {@link SpoolFullException} and nothing is written. Thread-safe: appends and acknowledgements are
- * serialized; reads of batches are lock-free.
+ * {@link SpoolFullException} and nothing is written. Thread-safe: appends are serialized, and so
+ * are acknowledgements, but an acknowledgement's write does not hold up appends; reads of batches
+ * are lock-free.
  */
 public final class MonitoringSpool implements AutoCloseable {
   /** Above this share of the bound the node raises the near-full alarm. */
@@ -59,6 +59,8 @@ public final class MonitoringSpool implements AutoCloseable {
   // Encoded, as the exporter sends them: no second serialization per batch.
   private final ConcurrentSkipListMap<Long, byte[]> cache = new ConcurrentSkipListMap<>();
   private final List<Runnable> appendListeners = new CopyOnWriteArrayList<>();
+  // Serializes acknowledgements with each other, not with appends.
+  private final Object acknowledging = new Object();
   private volatile long last;
   private volatile long acknowledged;
   private volatile long cursor;
@@ -161,7 +163,16 @@ public final class MonitoringSpool implements AutoCloseable {
    *     {@code alsoPut} were written); -1 if an expectation failed (nothing was written)
    * @throws SpoolFullException if the batch would take the spool past its bound (nothing written)
    */
-  public synchronized long append(List<DataPoint> points, long cursor,
+  public long append(List<DataPoint> points, long cursor,
+      Map<String, byte[]> alsoPut, Map<String, Optional<byte[]>> expected)
+      throws SpoolFullException {
+    // Encoded before taking the lock, once: the spool, the exporter and the receiver all use
+    // these bytes.
+    return append(EncodedPoints.of(points), cursor, alsoPut, expected);
+  }
+
+  /** As {@link #append(List, long, Map, Map)}, for points already encoded (a relayed batch). */
+  public synchronized long append(EncodedPoints points, long cursor,
       Map<String, byte[]> alsoPut, Map<String, Optional<byte[]>> expected)
       throws SpoolFullException {
     if (cursor < 0) {
@@ -177,19 +188,17 @@ public final class MonitoringSpool implements AutoCloseable {
       return 0;
     }
     long seq = last + 1;
-    ExportMonitoringDataRequest batch = ExportMonitoringDataRequest.newBuilder()
+    byte[] encoded = points.after(ExportMonitoringDataRequest.newBuilder()
         .setSenderNodeCode(senderNodeCode)
         .setStreamId(streamId)
         .setSequenceNumber(seq)
-        .addAllDataPoints(points)
         .setCreatedAt(Timestamps.fromMillis(clock.millis()))
-        .build();
-    byte[] encoded = batch.toByteArray();
+        .build().toByteArray());
     if (bytes + encoded.length > maxBytes) {
       if (!fullReported) {
         fullReported = true;
         events.error("monitoring.spool.full", "bytes", bytes, "max_bytes", maxBytes,
-            "refused_points", points.size());
+            "refused_points", points.count());
       }
       throw new SpoolFullException(bytes, maxBytes);
     }
@@ -250,29 +259,35 @@ public final class MonitoringSpool implements AutoCloseable {
   }
 
   /** The receiver stored every batch up to {@code seq}: forget them. */
-  public synchronized void acknowledge(long seq) {
-    long upTo = Math.min(seq, last);
-    if (upTo <= acknowledged) {
-      return;
+  public void acknowledge(long seq) {
+    synchronized (acknowledging) {
+      long upTo;
+      List<String> deletes = new ArrayList<>();
+      synchronized (this) {
+        upTo = Math.min(seq, last);
+        if (upTo <= acknowledged) {
+          return;
+        }
+        for (Long s : sizes.headMap(upTo, true).keySet()) {
+          deletes.add(key(s));
+        }
+      }
+      // Written without the spool's lock, so that an append waiting for its fsync and this
+      // write share one (group commit) instead of queueing one behind the other.
+      store.write(Map.of(ACKNOWLEDGED, decimal(upTo)), deletes, Map.of());
+      forget(upTo);
     }
-    List<String> deletes = new ArrayList<>();
-    long freed = 0;
-    for (Map.Entry<Long, Integer> e : sizes.headMap(upTo, true).entrySet()) {
-      deletes.add(key(e.getKey()));
-      freed += e.getValue();
-    }
-    Map<String, byte[]> puts = new LinkedHashMap<>();
-    puts.put(ACKNOWLEDGED, decimal(upTo));
-    store.write(puts, deletes, Map.of());
+  }
+
+  private synchronized void forget(long upTo) {
     acknowledged = upTo;
     for (Long s : new ArrayList<>(sizes.headMap(upTo, true).keySet())) {
-      sizes.remove(s);
+      bytes -= sizes.remove(s);
       byte[] cached = cache.remove(s);
       if (cached != null) {
         cachedBytes -= cached.length;
       }
     }
-    bytes -= freed;
     if (bytes < CLEAR_AT * maxBytes) {
       fullReported = false;
     }

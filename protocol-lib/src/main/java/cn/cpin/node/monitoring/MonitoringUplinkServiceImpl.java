@@ -1,13 +1,18 @@
 package cn.cpin.node.monitoring;
 
-import cn.cpin.monitoring.v1.ExportMonitoringDataRequest;
 import cn.cpin.monitoring.v1.ExportMonitoringDataResponse;
 import cn.cpin.monitoring.v1.MonitoringUplinkServiceGrpc;
 import cn.cpin.node.trust.AccessControlInterceptor;
 import cn.cpin.protocol.error.StatusMapping;
 import cn.cpin.protocol.error.ThrottledException;
 import cn.cpin.protocol.pki.CpinIdentity;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,8 +29,13 @@ import java.util.concurrent.Executors;
  * to one fsync per batch. A sender keeps at most a window of batches unacknowledged; a stream that
  * queues more than {@value #MAX_QUEUED} is throttled (MON-009).
  */
-public final class MonitoringUplinkServiceImpl
-    extends MonitoringUplinkServiceGrpc.MonitoringUplinkServiceImplBase {
+public final class MonitoringUplinkServiceImpl implements BindableService {
+  // Batches arrive as bytes: the receiver reads only what it checks and keeps the points' bytes
+  // (ReceivedBatch), instead of protobuf decoding every point and its attribute map (MON-012).
+  private static final MethodDescriptor<byte[], ExportMonitoringDataResponse> EXPORT =
+      MonitoringUplinkServiceGrpc.getExportMonitoringDataMethod().toBuilder(
+          RawBytes.MARSHALLER,
+          ProtoUtils.marshaller(ExportMonitoringDataResponse.getDefaultInstance())).build();
   static final int MAX_QUEUED = 64;
   private static final Duration QUEUE_FULL_RETRY = Duration.ofSeconds(1);
   private static final ExecutorService STORING = Executors.newCachedThreadPool(r -> {
@@ -41,18 +51,22 @@ public final class MonitoringUplinkServiceImpl
   }
 
   @Override
-  public StreamObserver<ExportMonitoringDataRequest> exportMonitoringData(
-      StreamObserver<ExportMonitoringDataResponse> acks) {
-    return new Stream(AccessControlInterceptor.CALLER.get(), acks);
+  public ServerServiceDefinition bindService() {
+    ServiceDescriptor standard = MonitoringUplinkServiceGrpc.getServiceDescriptor();
+    return ServerServiceDefinition.builder(ServiceDescriptor.newBuilder(standard.getName())
+            .setSchemaDescriptor(standard.getSchemaDescriptor()).addMethod(EXPORT).build())
+        .addMethod(EXPORT, ServerCalls.asyncBidiStreamingCall(
+            acks -> new Stream(AccessControlInterceptor.CALLER.get(), acks)))
+        .build();
   }
 
   /** One ExportMonitoringData call; at most one thread stores and answers at a time. */
-  private final class Stream implements StreamObserver<ExportMonitoringDataRequest> {
+  private final class Stream implements StreamObserver<byte[]> {
     private final CpinIdentity caller;
     private final StreamObserver<ExportMonitoringDataResponse> acks;
     private final Object lock = new Object();
     // Guarded by lock.
-    private List<ExportMonitoringDataRequest> queued = new ArrayList<>();
+    private List<byte[]> queued = new ArrayList<>();
     private boolean storing;
     private boolean halfClosed;
     private boolean done;
@@ -67,7 +81,7 @@ public final class MonitoringUplinkServiceImpl
     }
 
     @Override
-    public void onNext(ExportMonitoringDataRequest batch) {
+    public void onNext(byte[] batch) {
       synchronized (lock) {
         if (done) {
           return;
@@ -92,7 +106,7 @@ public final class MonitoringUplinkServiceImpl
 
     private void storeQueued() {
       while (true) {
-        List<ExportMonitoringDataRequest> batches;
+        List<byte[]> batches;
         synchronized (lock) {
           if (queued.isEmpty() || done) {
             storing = false;
@@ -112,7 +126,7 @@ public final class MonitoringUplinkServiceImpl
         }
         MonitoringReceiver.Outcome outcome;
         try {
-          outcome = receiver.receive(caller, batches);
+          outcome = receiver.receiveEncoded(caller, batches);
         } catch (RuntimeException e) {
           // A bug: INTERNAL without detail (StatusMapping), never a hang.
           fail(e);

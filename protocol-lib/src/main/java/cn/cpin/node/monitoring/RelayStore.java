@@ -1,10 +1,8 @@
 package cn.cpin.node.monitoring;
 
-import cn.cpin.monitoring.v1.DataPoint;
 import cn.cpin.protocol.error.ThrottledException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -33,7 +31,7 @@ public final class RelayStore implements MonitoringReceiver.BatchStore {
 
   @Override
   public boolean store(String senderNodeCode, String streamId, long highest, long seq,
-      List<DataPoint> accepted) {
+      EncodedPoints accepted) {
     String key = key(senderNodeCode, streamId);
     Optional<byte[]> expected = highest == 0 ? Optional.empty()
         : Optional.of(Long.toString(highest).getBytes(StandardCharsets.US_ASCII));

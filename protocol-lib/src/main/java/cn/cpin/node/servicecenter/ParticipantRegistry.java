@@ -37,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -68,6 +69,13 @@ public final class ParticipantRegistry implements ParticipantCertificateIssuer.R
   private final AuditTrail audit;
   private final RequestLedger ledger;
   private final Runnable onChange;
+  private final List<SecurityEvents> securityListeners = new CopyOnWriteArrayList<>();
+
+  /** Told of the registry's security-relevant changes, once each is committed (MON-010). */
+  public interface SecurityEvents {
+    /** {@code type} is the MON-010 event type, e.g. {@code security.participant_suspended}. */
+    void happened(String type, Map<String, String> attributes);
+  }
 
   /**
    * @param onChange runs after every committed change (e.g. to wake the outboxes)
@@ -81,6 +89,17 @@ public final class ParticipantRegistry implements ParticipantCertificateIssuer.R
     this.audit = new AuditTrail(store);
     this.ledger = new RequestLedger(store, "svc/request/");
     this.onChange = onChange;
+  }
+
+  /** Adds a listener of suspensions and issued certificates. */
+  public void onSecurityEvent(SecurityEvents listener) {
+    securityListeners.add(listener);
+  }
+
+  private void securityEvent(String type, Map<String, String> attributes) {
+    for (SecurityEvents listener : securityListeners) {
+      listener.happened(type, attributes);
+    }
   }
 
   AuditTrail audit() {
@@ -284,6 +303,10 @@ public final class ParticipantRegistry implements ParticipantCertificateIssuer.R
           Map.of(PARTICIPANTS + id, Optional.of(current)));
       if (store.write(entry.record(after.toByteArray(), puts), deletes, expected)) {
         onChange.run();
+        if (transition == Transition.SUSPEND) {
+          securityEvent("security.participant_suspended", Map.of("participant_id",
+              id.toString(), "reason", reason));
+        }
         return new Change(after, token, expires);
       }
     }
@@ -355,6 +378,8 @@ public final class ParticipantRegistry implements ParticipantCertificateIssuer.R
       throw CpinException.alreadyExists("the enrollment token was used by another request",
           Map.of("participant_id", participant.toString()));
     }
+    securityEvent("security.certificate_issued", Map.of("participant_id",
+        participant.toString(), "serial", serialHex));
   }
 
   /**

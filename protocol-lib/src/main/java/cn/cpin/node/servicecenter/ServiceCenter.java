@@ -3,6 +3,7 @@ package cn.cpin.node.servicecenter;
 import cn.cpin.common.v1.CallerRole;
 import cn.cpin.node.IdentifierIssuer;
 import cn.cpin.node.NodeContext;
+import cn.cpin.monitoring.v1.EventSeverity;
 import cn.cpin.node.monitoring.Indicators;
 import cn.cpin.node.monitoring.MonitoringCollector;
 import cn.cpin.node.trust.ParticipantRoles;
@@ -86,6 +87,9 @@ public final class ServiceCenter implements ParticipantRoles {
         new MonitoringCollector.Sample(Map.of(), qualifications.list(q -> q.getStatus()
             == QualificationStatus.QUALIFICATION_STATUS_GRANTED, "", Integer.MAX_VALUE).size())));
     demands.onSubmitted(() -> collector.count(Indicators.DEMANDS_SUBMITTED, "1", Map.of(), 1));
+    participants.onSecurityEvent((type, attributes) -> collector.securityEvent(type,
+        type.equals("security.participant_suspended") ? EventSeverity.EVENT_SEVERITY_WARNING
+            : EventSeverity.EVENT_SEVERITY_INFO, type, attributes));
   }
 
   private List<Participant> local(NodeCode self) {

@@ -17,22 +17,35 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * change at any time and apply to the next handshake.
  */
 public final class CpinTrustManager extends X509ExtendedTrustManager {
+  /** Told of every client certificate refused at the handshake (MON-002, security). */
+  public interface Refusals {
+    void refused(String peerHost, String reason);
+  }
+
   private final CpinPeerVerifier verifier;
   private final CpinIdentity expectedServer;
+  private final Refusals refusals;
 
-  private CpinTrustManager(CpinPeerVerifier verifier, CpinIdentity expectedServer) {
+  private CpinTrustManager(CpinPeerVerifier verifier, CpinIdentity expectedServer,
+      Refusals refusals) {
     this.verifier = verifier;
     this.expectedServer = expectedServer;
+    this.refusals = refusals;
   }
 
   /** For servers: accepts any valid CPIN client. */
   public static CpinTrustManager forServer(CpinPeerVerifier verifier) {
-    return new CpinTrustManager(verifier, null);
+    return forServer(verifier, (peer, reason) -> { });
+  }
+
+  /** For servers, telling {@code refusals} of every client refused. */
+  public static CpinTrustManager forServer(CpinPeerVerifier verifier, Refusals refusals) {
+    return new CpinTrustManager(verifier, null, refusals);
   }
 
   /** For clients: accepts only a server presenting {@code expected} (e.g. cpin://86). */
   public static CpinTrustManager forClient(CpinPeerVerifier verifier, CpinIdentity expected) {
-    return new CpinTrustManager(verifier, expected);
+    return new CpinTrustManager(verifier, expected, (peer, reason) -> { });
   }
 
   @Override
@@ -66,7 +79,12 @@ public final class CpinTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    checkClientTrusted(chain, authType);
+    try {
+      checkClientTrusted(chain, authType);
+    } catch (CertificateException e) {
+      refusals.refused(String.valueOf(engine.getPeerHost()), e.getMessage());
+      throw e;
+    }
   }
 
   @Override

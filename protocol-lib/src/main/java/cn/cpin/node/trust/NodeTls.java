@@ -56,8 +56,13 @@ public final class NodeTls {
    * work without one; every other RPC is refused without it by the access control interceptor.
    */
   public SslContext serverContext() throws SSLException {
+    return serverContext((peer, reason) -> { });
+  }
+
+  /** As {@link #serverContext()}, telling {@code refusals} of every client certificate refused. */
+  public SslContext serverContext(CpinTrustManager.Refusals refusals) throws SSLException {
     return GrpcSslContexts.configure(SslContextBuilder.forServer(keyManager), SslProvider.JDK)
-        .trustManager(CpinTrustManager.forServer(verifier))
+        .trustManager(CpinTrustManager.forServer(verifier, refusals))
         .clientAuth(ClientAuth.OPTIONAL)
         .protocols(PROTOCOLS)
         .build();

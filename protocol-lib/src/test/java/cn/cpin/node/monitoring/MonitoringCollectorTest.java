@@ -6,6 +6,7 @@ import cn.cpin.monitoring.v1.DataPoint;
 import cn.cpin.monitoring.v1.EventSeverity;
 import cn.cpin.monitoring.v1.MonitoringCategory;
 import cn.cpin.node.EventLog;
+import cn.cpin.node.SecurityLogEvents;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.store.EmbeddedKeyValueStore;
 import java.io.ByteArrayOutputStream;
@@ -131,6 +132,46 @@ class MonitoringCollectorTest {
             assertThat(p.getCounter().getValue()).isEqualTo(40); // two flushes of 20 gauges
             assertThat(p.getAttributesMap()).containsEntry("kind", "gauge");
           });
+    }
+  }
+
+  @Test
+  void refusedAndDeniedCallsBecomeCountersAndRepeatedFailuresOneEventPerPeerAndMinute() {
+    try (MonitoringSpool spool = spool(1 << 20)) {
+      MonitoringCollector collector = new MonitoringCollector(Indicators.Source.of(NODE), spool,
+          events, Clock.systemUTC(), Duration.ofSeconds(15));
+      collector.reportSecurityEventsOf(events);
+      events.warn(SecurityLogEvents.CONNECTION_REFUSED, "peer", "10.0.0.9", "reason",
+          "certificate chain cannot be validated: unknown issuer");
+      events.warn(SecurityLogEvents.CONNECTION_REFUSED, "peer", "10.0.0.9", "reason",
+          "certificate 86.44.C (serial 1f) is revoked");
+      for (int i = 0; i < 5; i++) { // the 3rd failure within a minute is reported, once
+        events.warn(SecurityLogEvents.CALL_UNAUTHENTICATED, "rpc", "a.B/C", "peer", "10.0.0.7",
+            "reason", "a client certificate is required for a.B/C");
+      }
+      events.warn(SecurityLogEvents.CALL_DENIED, "rpc", "a.B/C", "peer", "10.0.0.7", "reason",
+          "not allowed");
+      collector.flush();
+
+      List<DataPoint> points = spooled(spool);
+      assertThat(points).filteredOn(p -> p.getIndicator().equals(Indicators.CONNECTIONS_REFUSED))
+          .extracting(p -> p.getAttributesMap().get("reason"), p -> p.getCounter().getValue())
+          .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("invalid_certificate",
+              1.0), org.assertj.core.groups.Tuple.tuple("revoked", 1.0),
+              org.assertj.core.groups.Tuple.tuple("no_certificate", 5.0));
+      assertThat(points).filteredOn(p -> p.getIndicator().equals(Indicators.CALLS_DENIED))
+          .singleElement().satisfies(p -> {
+            assertThat(p.getAttributesMap()).containsEntry("rpc", "a.B/C");
+            assertThat(p.getCounter().getValue()).isEqualTo(1);
+            assertThat(p.getCategory())
+                .isEqualTo(MonitoringCategory.MONITORING_CATEGORY_SECURITY_EVENT);
+          });
+      assertThat(points).filteredOn(DataPoint::hasEvent).singleElement().satisfies(p -> {
+        assertThat(p.getEvent().getEventType()).isEqualTo("security.authentication_failures");
+        assertThat(p.getEvent().getSeverity()).isEqualTo(EventSeverity.EVENT_SEVERITY_WARNING);
+        assertThat(p.getAttributesMap()).containsEntry("peer", "10.0.0.7")
+            .containsEntry("failures", "3");
+      });
     }
   }
 }

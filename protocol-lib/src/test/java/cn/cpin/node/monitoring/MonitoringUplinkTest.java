@@ -272,7 +272,7 @@ class MonitoringUplinkTest {
 
     @Override
     public boolean store(String sender, String streamId, long highest, long seq,
-        List<DataPoint> accepted) {
+        EncodedPoints accepted) {
       int call = calls.incrementAndGet();
       callTimes.add(System.nanoTime());
       if (failBefore.containsKey(call)) {
