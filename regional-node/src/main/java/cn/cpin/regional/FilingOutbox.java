@@ -148,8 +148,8 @@ final class FilingOutbox implements AutoCloseable {
       }
       verified.add(receipt);
     }
-    library.markFiled(verified);
-    store.put(TRUSTED_HEAD, verifier.trusted().orElseThrow().toByteArray());
+    library.markFiled(verified, Map.of(TRUSTED_HEAD,
+        verifier.trusted().orElseThrow().toByteArray()));
     events.info("filing.filed", "count", verified.size(), "tree_size", head.getTreeSize());
   }
 
