@@ -387,6 +387,8 @@ public final class Benchmarks implements Callable<Integer> {
     double filedIn;
     long filed;
     long batches;
+    long cpuBefore;
+    long cpu;
     try (EmbeddedKeyValueStore store = EmbeddedKeyValueStore.open(dir.resolve("state.mv"));
         RegionalBench.Library library = RegionalBench.library(Federation.REGIONAL, store)) {
       library.startFiling(federation.nationalAsRegionalNode(), federation.filingLogKey(),
@@ -397,6 +399,7 @@ public final class Benchmarks implements Callable<Integer> {
       awaitFiled("(b1) owners", outboxEvents::filed, 0, OWNERS, ownersFiled);
       long filedBefore = outboxEvents.filed();
       long batchesBefore = outboxEvents.batches();
+      cpuBefore = processCpuNanos();
       start = System.nanoTime();
       issue = report(Load.threads("library issue", threads, seconds, (t, seq) -> {
         IdentifierRecord record = library.issue("bench-b1-" + run + "-" + t + "-" + seq,
@@ -407,6 +410,7 @@ public final class Benchmarks implements Callable<Integer> {
       requireNoFailures(issue);
       filedIn = awaitFiled("(b1)", outboxEvents::filed, filedBefore, issue.completedTotal(),
           start);
+      cpu = processCpuNanos() - cpuBefore;
       filed = Math.min(outboxEvents.filed() - filedBefore, issue.completedTotal());
       batches = outboxEvents.batches() - batchesBefore;
       reportProblems("library outbox", outboxEvents);
@@ -414,8 +418,8 @@ public final class Benchmarks implements Callable<Integer> {
     long duplicates = issue.completedTotal() - ids.size();
     double filedRate = filed / filedIn;
     System.out.printf("  issued %d (%d distinct) in %.1f s; filed %d, in %d batches, %.1f s "
-        + "after issuance began%n", issue.completedTotal(), ids.size(), issue.seconds(), filed,
-        batches, filedIn);
+        + "after issuance began; %s%n", issue.completedTotal(), ids.size(), issue.seconds(),
+        filed, batches, filedIn, cpuNote(cpu, issue.completedTotal()));
     rows.add(new Row("(b1) library issue, embedded, " + threads + " threads", issue.rate(),
         "ids/s", "≥ 10,000/s", fmtRatio(issue.rate() / THROUGHPUT_TARGET),
         verdict(issue.rate() >= THROUGHPUT_TARGET)));
@@ -494,9 +498,8 @@ public final class Benchmarks implements Callable<Integer> {
     double issuedRate = issue.rate() * perCall;
     double filedRate = filed / filedIn;
     System.out.printf("  issued %d in %.1f s; filed %d, in %d batches, %.1f s after issuance "
-        + "began; process CPU %.1f s (%.0f µs per identifier), load average %.2f%n", issued,
-        issue.seconds(), filed, federation.regionalEvents.batches() - batchesBefore, filedIn,
-        cpu / 1e9, cpu / 1e3 / Math.max(1, issued), loadAverage());
+        + "began; %s%n", issued, issue.seconds(), filed,
+        federation.regionalEvents.batches() - batchesBefore, filedIn, cpuNote(cpu, issued));
     rows.add(new Row(issuedFigure, issuedRate, "ids/s", "≥ 10,000/s",
         fmtRatio(issuedRate / THROUGHPUT_TARGET), verdict(issuedRate >= THROUGHPUT_TARGET)));
     rows.add(new Row(filedFigure, filedRate, "ids/s", "≥ 10,000/s",
@@ -504,14 +507,17 @@ public final class Benchmarks implements Callable<Integer> {
         verdict(filedRate >= THROUGHPUT_TARGET && filed == issued)));
   }
 
+  // CPU of the whole process (nodes, filing, load generator) from issuance start until filed.
+  private static String cpuNote(long cpuNanos, long identifiers) {
+    return String.format(Locale.ROOT, "process CPU %.1f s (%.0f µs per identifier), load "
+        + "average %.2f", cpuNanos / 1e9, cpuNanos / 1e3 / Math.max(1, identifiers),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+            .getSystemLoadAverage());
+  }
+
   private static long processCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
         .getOperatingSystemMXBean()).getProcessCpuTime();
-  }
-
-  private static double loadAverage() {
-    return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-        .getSystemLoadAverage();
   }
 
   private static ListenableFuture<IssueIdentifierResponse> issueCall(
