@@ -24,16 +24,16 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.Set;
-import java.util.function.IntFunction;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntFunction;
 import java.util.function.Predicate;
 
 /**
@@ -402,8 +402,8 @@ final class IdentifierLibrary {
         .append(request.kind() == null ? '?' : request.kind().letter()).append('\n')
         .append(request.issuing() == null ? "" : request.issuing().toString()).append('\n')
         .append(request.ownerId());
-    new java.util.TreeMap<>(request.attributes()).forEach((k, v) -> body.append('\n').append(k.length())
-        .append(':').append(k).append(v.length()).append(':').append(v));
+    new java.util.TreeMap<>(request.attributes()).forEach((k, v) -> body.append('\n')
+        .append(k.length()).append(':').append(k).append(v.length()).append(':').append(v));
     return Sha256.hex(body.toString()).getBytes(StandardCharsets.US_ASCII);
   }
 

@@ -101,8 +101,9 @@ class IdentifierBatchIssuanceTest {
     KeyValueStore reopened = open("store");
     for (IdentifierRecord record : issued) {
       assertThat(reopened.get(RECORDS + record.getIdentifier())).isPresent();
-      assertThat(reopened.get(OUTBOX + record.getIdentifier()).map(IdentifierBatchIssuanceTest::entry)
-          .map(FilingEntry::getIdentifier)).contains(record.getIdentifier());
+      assertThat(reopened.get(OUTBOX + record.getIdentifier())
+          .map(IdentifierBatchIssuanceTest::entry).map(FilingEntry::getIdentifier))
+          .contains(record.getIdentifier());
     }
   }
 
