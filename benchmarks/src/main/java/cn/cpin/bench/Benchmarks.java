@@ -5,6 +5,7 @@ import cn.cpin.identifier.v1.IdentifierServiceGrpc;
 import cn.cpin.identifier.v1.IdentifierServiceGrpc.IdentifierServiceFutureStub;
 import cn.cpin.identifier.v1.IssueIdentifierRequest;
 import cn.cpin.identifier.v1.IssueIdentifierResponse;
+import cn.cpin.identifier.v1.IssueIdentifiersRequest;
 import cn.cpin.identifier.v1.ResolveIdentifierRequest;
 import cn.cpin.node.EventLog;
 import cn.cpin.node.v1.GetNodeInfoRequest;
@@ -90,6 +91,14 @@ public final class Benchmarks implements Callable<Integer> {
       description = "Issuing threads for library-level loads (default: ${DEFAULT-VALUE}).")
   private int threads;
 
+  @Option(names = "--batch", defaultValue = "100",
+      description = "(b3) identifiers per IssueIdentifiers call (default: ${DEFAULT-VALUE}).")
+  private int batch;
+
+  @Option(names = "--batches-in-flight", defaultValue = "8",
+      description = "(b3) IssueIdentifiers calls in flight (default: ${DEFAULT-VALUE}).")
+  private int batchesInFlight;
+
   @Option(names = "--identifiers", defaultValue = "1000",
       description = "Filed identifiers resolved at random in (a) (default: ${DEFAULT-VALUE}).")
   private int identifiers;
@@ -161,6 +170,7 @@ public final class Benchmarks implements Callable<Integer> {
           if (only.contains("b")) {
             libraryIssuance(federation, root);
             endToEndIssuance(federation);
+            batchedIssuance(federation);
           }
           reportProblems("national", federation.nationalEvents);
           reportProblems("regional", federation.regionalEvents);
@@ -409,6 +419,8 @@ public final class Benchmarks implements Callable<Integer> {
     double filedIn;
     long filed;
     long batches;
+    long cpuBefore;
+    long cpu;
     try (EmbeddedKeyValueStore store = EmbeddedKeyValueStore.open(dir.resolve("state.mv"));
         RegionalBench.Library library = RegionalBench.library(Federation.REGIONAL, store)) {
       library.startFiling(federation.nationalAsRegionalNode(), federation.filingLogKey(),
@@ -419,6 +431,7 @@ public final class Benchmarks implements Callable<Integer> {
       awaitFiled("(b1) owners", outboxEvents::filed, 0, OWNERS, ownersFiled);
       long filedBefore = outboxEvents.filed();
       long batchesBefore = outboxEvents.batches();
+      cpuBefore = processCpuNanos();
       start = System.nanoTime();
       issue = report(Load.threads("library issue", threads, seconds, (t, seq) -> {
         IdentifierRecord record = library.issue("bench-b1-" + run + "-" + t + "-" + seq,
@@ -429,6 +442,7 @@ public final class Benchmarks implements Callable<Integer> {
       requireNoFailures(issue);
       filedIn = awaitFiled("(b1)", outboxEvents::filed, filedBefore, issue.completedTotal(),
           start);
+      cpu = processCpuNanos() - cpuBefore;
       filed = Math.min(outboxEvents.filed() - filedBefore, issue.completedTotal());
       batches = outboxEvents.batches() - batchesBefore;
       reportProblems("library outbox", outboxEvents);
@@ -436,8 +450,8 @@ public final class Benchmarks implements Callable<Integer> {
     long duplicates = issue.completedTotal() - ids.size();
     double filedRate = filed / filedIn;
     System.out.printf("  issued %d (%d distinct) in %.1f s; filed %d, in %d batches, %.1f s "
-        + "after issuance began%n", issue.completedTotal(), ids.size(), issue.seconds(), filed,
-        batches, filedIn);
+        + "after issuance began; %s%n", issue.completedTotal(), ids.size(), issue.seconds(),
+        filed, batches, filedIn, cpuNote(cpu, issue.completedTotal()));
     rows.add(new Row("(b1) library issue, embedded, " + threads + " threads", issue.rate(),
         "ids/s", "≥ 10,000/s", fmtRatio(issue.rate() / THROUGHPUT_TARGET),
         verdict(issue.rate() >= THROUGHPUT_TARGET)));
@@ -454,47 +468,104 @@ public final class Benchmarks implements Callable<Integer> {
     System.out.printf("%n(b2) IssueIdentifier at the regional node over gRPC+mTLS, one channel "
         + "as its operator, %d calls in flight, %.0f s; then until filed%n", outstanding,
         seconds);
+    grpcIssuance(federation, "(b2) gRPC IssueIdentifier, mTLS, " + outstanding + " in flight",
+        "(b2) gRPC issue + filing until FILED", outstanding, 1,
+        (stub, run, owners) -> seq -> issueCall(stub, run + "-" + seq, owners, seq));
+  }
+
+  // ---- (b3) batched: IssueIdentifiers over gRPC + mTLS -------------------------------------
+
+  private void batchedIssuance(Federation federation) throws Exception {
+    System.out.printf("%n(b3) IssueIdentifiers (batches of %d) at the regional node over "
+        + "gRPC+mTLS, one channel as its operator, %d calls in flight, %.0f s; then until "
+        + "filed%n", batch, batchesInFlight, seconds);
+    grpcIssuance(federation, "(b3) gRPC IssueIdentifiers ×" + batch + ", " + batchesInFlight
+        + " in flight", "(b3) batched issue + filing until FILED", batchesInFlight, batch,
+        (stub, run, owners) -> seq -> stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+            .issueIdentifiers(batchOf(run + "-" + seq, owners, seq)));
+  }
+
+  private IssueIdentifiersRequest batchOf(String requestPrefix, List<String> owners, long seq) {
+    IssueIdentifiersRequest.Builder request = IssueIdentifiersRequest.newBuilder();
+    for (int i = 0; i < batch; i++) {
+      request.addRequests(issueRequest(requestPrefix + "-" + i, owners, seq * batch + i));
+    }
+    return request.build();
+  }
+
+  /** A load of calls over the issuing stub, given the run's request prefix and owners. */
+  interface IssuingLoad {
+    Load.AsyncCall calls(IdentifierServiceFutureStub stub, String requestPrefix,
+        List<String> owners);
+  }
+
+  /**
+   * Issues with {@code load} ({@code perCall} identifiers per call, {@code inFlight} calls in
+   * flight) after a short warm-up, then waits until the regional node has filed them all.
+   */
+  private void grpcIssuance(Federation federation, String issuedFigure, String filedFigure,
+      int inFlight, int perCall, IssuingLoad load) throws Exception {
     ManagedChannel channel = federation.regionalAsItsOperator();
     IdentifierServiceFutureStub stub = IdentifierServiceGrpc.newFutureStub(channel);
     String run = UUID.randomUUID().toString().substring(0, 8);
-    List<String> owners = participants(federation, stub, "bench-b2-owner-" + run);
+    List<String> owners = participants(federation, stub, "bench-b-owner-" + run);
     // A short warm-up of the issuing path (its identifiers are filed before the measurement).
     long warmBefore = federation.regionalEvents.filed();
-    Load.Phase warm = Load.async("issue warm-up", outstanding, Math.min(2, warmup),
-        seq -> issueCall(stub, "bench-b2w-" + run + "-" + seq, owners, seq));
-    awaitFiled("(b2) warm-up", federation.regionalEvents::filed,
-        warmBefore, warm.completedTotal(), System.nanoTime());
+    Load.Phase warm = Load.async("issue warm-up", inFlight, Math.min(2, warmup),
+        load.calls(stub, "bench-bw-" + run, owners));
+    awaitFiled("warm-up", federation.regionalEvents::filed,
+        warmBefore, warm.completedTotal() * perCall, System.nanoTime());
 
     long filedBefore = federation.regionalEvents.filed();
     long batchesBefore = federation.regionalEvents.batches();
+    long cpuBefore = processCpuNanos();
     long start = System.nanoTime();
-    Load.Phase issue = report(requireNoFailures(Load.async("gRPC issue", outstanding, seconds,
-        seq -> issueCall(stub, "bench-b2-" + run + "-" + seq, owners, seq))));
-    double filedIn = awaitFiled("(b2)", federation.regionalEvents::filed,
-        filedBefore, issue.completedTotal(), start);
-    long filed = Math.min(federation.regionalEvents.filed() - filedBefore,
-        issue.completedTotal());
+    Load.Phase issue = report(requireNoFailures(Load.async("gRPC issue", inFlight, seconds,
+        load.calls(stub, "bench-b-" + run, owners))));
+    long issued = issue.completedTotal() * perCall;
+    double filedIn = awaitFiled(issuedFigure, federation.regionalEvents::filed,
+        filedBefore, issued, start);
+    long cpu = processCpuNanos() - cpuBefore;
+    long filed = Math.min(federation.regionalEvents.filed() - filedBefore, issued);
+    double issuedRate = issue.rate() * perCall;
     double filedRate = filed / filedIn;
     System.out.printf("  issued %d in %.1f s; filed %d, in %d batches, %.1f s after issuance "
-        + "began%n", issue.completedTotal(), issue.seconds(), filed,
-        federation.regionalEvents.batches() - batchesBefore, filedIn);
-    rows.add(new Row("(b2) gRPC IssueIdentifier, mTLS, " + outstanding + " in flight",
-        issue.rate(), "ids/s", "≥ 10,000/s", fmtRatio(issue.rate() / THROUGHPUT_TARGET),
-        verdict(issue.rate() >= THROUGHPUT_TARGET)));
-    rows.add(new Row("(b2) gRPC issue + filing until FILED", filedRate, "ids/s", "≥ 10,000/s",
+        + "began; %s%n", issued, issue.seconds(), filed,
+        federation.regionalEvents.batches() - batchesBefore, filedIn, cpuNote(cpu, issued));
+    rows.add(new Row(issuedFigure, issuedRate, "ids/s", "≥ 10,000/s",
+        fmtRatio(issuedRate / THROUGHPUT_TARGET), verdict(issuedRate >= THROUGHPUT_TARGET)));
+    rows.add(new Row(filedFigure, filedRate, "ids/s", "≥ 10,000/s",
         fmtRatio(filedRate / THROUGHPUT_TARGET),
-        verdict(filedRate >= THROUGHPUT_TARGET && filed == issue.completedTotal())));
+        verdict(filedRate >= THROUGHPUT_TARGET && filed == issued)));
+  }
+
+  // CPU of the whole process (nodes, filing, load generator) from issuance start until filed.
+  private static String cpuNote(long cpuNanos, long identifiers) {
+    return String.format(Locale.ROOT, "process CPU %.1f s (%.0f µs per identifier), load "
+        + "average %.2f", cpuNanos / 1e9, cpuNanos / 1e3 / Math.max(1, identifiers),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+            .getSystemLoadAverage());
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private static ListenableFuture<IssueIdentifierResponse> issueCall(
       IdentifierServiceFutureStub stub, String requestId, List<String> owners, long seq) {
     return stub.withDeadlineAfter(30, TimeUnit.SECONDS).issueIdentifier(
-        IssueIdentifierRequest.newBuilder()
-            .setRequestId(requestId)
-            .setKind(cn.cpin.identifier.v1.IdentifierKind.IDENTIFIER_KIND_RESOURCE)
-            .setOwnerId(owners.get((int) (seq % owners.size())))
-            .putAllAttributes(ATTRIBUTES)
-            .build());
+        issueRequest(requestId, owners, seq));
+  }
+
+  private static IssueIdentifierRequest issueRequest(String requestId, List<String> owners,
+      long seq) {
+    return IssueIdentifierRequest.newBuilder()
+        .setRequestId(requestId)
+        .setKind(cn.cpin.identifier.v1.IdentifierKind.IDENTIFIER_KIND_RESOURCE)
+        .setOwnerId(owners.get((int) (seq % owners.size())))
+        .putAllAttributes(ATTRIBUTES)
+        .build();
   }
 
   /**

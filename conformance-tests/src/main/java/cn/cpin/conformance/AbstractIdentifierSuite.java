@@ -15,6 +15,7 @@ import cn.cpin.identifier.v1.IdentifierRecord;
 import cn.cpin.identifier.v1.IdentifierServiceGrpc;
 import cn.cpin.identifier.v1.IdentifierStatus;
 import cn.cpin.identifier.v1.IssueIdentifierRequest;
+import cn.cpin.identifier.v1.IssueIdentifiersRequest;
 import cn.cpin.identifier.v1.ListIdentifierRecordsRequest;
 import cn.cpin.identifier.v1.ListIdentifierRecordsResponse;
 import cn.cpin.identifier.v1.ListNodeCodesRequest;
@@ -243,6 +244,75 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
     Assertions.check(Set.of("FIELD_REQUIRED", "INVALID_FIELDS").contains(kind.get().getReason()),
         "IssueIdentifier with kind IDENTIFIER_KIND_UNSPECIFIED: the violation of kind must "
             + "have reason FIELD_REQUIRED or INVALID_FIELDS, got " + kind.get().getReason());
+  }
+
+  @Check(requirements = {"IDN-029", "IDN-009", "GEN-009"},
+      title = "IssueIdentifiers returns one new identifier per item, in order, and the same "
+          + "identifiers when retried with the same request_ids")
+  void batchIssuanceIsIdempotentPerItem() {
+    requireService(IdentifierServiceGrpc.SERVICE_NAME);
+    IssueIdentifiersRequest batch = IssueIdentifiersRequest.newBuilder()
+        .addRequests(participantRequest())
+        .addRequests(participantRequest())
+        .addRequests(participantRequest())
+        .build();
+    List<IdentifierRecord> records = issueBatch("IssueIdentifiers of three participants", batch);
+    for (int i = 0; i < records.size(); i++) {
+      expectWellFormedRecord("IssueIdentifiers requests[" + i + "]",
+          new Issued(batch.getRequests(i), records.get(i)), target().nodeCode(),
+          IdentifierKind.IDENTIFIER_KIND_PARTICIPANT);
+    }
+    List<String> first = identifiersOf(records);
+    Assertions.check(new HashSet<>(first).size() == 3, "IssueIdentifiers of three participants "
+        + "with distinct request_ids returned " + first + ", not three distinct identifiers");
+    List<String> retried = identifiersOf(issueBatch("IssueIdentifiers retried with the same "
+        + "request_ids", batch));
+    Assertions.equal("identifiers returned for the retried batch", first, retried);
+    IdentifierRecord alone = issue("IssueIdentifier with the request_id of requests[1]",
+        batch.getRequests(1));
+    Assertions.equal("IssueIdentifier with the request_id of the batch's requests[1]",
+        first.get(1), alone.getIdentifier());
+  }
+
+  @Check(requirements = {"IDN-029", "IDN-011", "GEN-002"},
+      title = "IssueIdentifiers with one bad item gets INVALID_ARGUMENT naming requests[i].kind "
+          + "and issues nothing")
+  void batchWithABadItemIssuesNothing() {
+    requireService(IdentifierServiceGrpc.SERVICE_NAME);
+    IssueIdentifierRequest good = participantRequest();
+    IssueIdentifiersRequest batch = IssueIdentifiersRequest.newBuilder()
+        .addRequests(good)
+        .addRequests(participantRequest().toBuilder()
+            .setKind(IdentifierKind.IDENTIFIER_KIND_UNSPECIFIED))
+        .build();
+    StatusRuntimeException e = expectError("IssueIdentifiers whose requests[1] has kind "
+        + "IDENTIFIER_KIND_UNSPECIFIED", Status.Code.INVALID_ARGUMENT, null,
+        () -> identifiers(channel()).issueIdentifiers(batch));
+    List<BadRequest.FieldViolation> violations = violations(e);
+    Assertions.check(violations.stream().anyMatch(v -> v.getField().equals("requests[1].kind")),
+        "IssueIdentifiers whose requests[1] has kind IDENTIFIER_KIND_UNSPECIFIED: the BadRequest "
+            + "must name requests[1].kind, got " + fields(violations));
+    // Had requests[0] been issued, its request_id with another body would be REQUEST_ID_REUSED.
+    issue("IssueIdentifier with the request_id of the rejected batch's good requests[0] and "
+        + "another body", good.toBuilder().putAttributes("conformance_note", "second body")
+        .build());
+  }
+
+  @Check(requirements = "IDN-029",
+      title = "IssueIdentifiers with more than 1000 items gets INVALID_ARGUMENT naming requests")
+  void oversizedBatchRejected() {
+    requireService(IdentifierServiceGrpc.SERVICE_NAME);
+    IssueIdentifiersRequest.Builder batch = IssueIdentifiersRequest.newBuilder();
+    for (int i = 0; i <= 1000; i++) {
+      batch.addRequests(participantRequest());
+    }
+    StatusRuntimeException e = expectError("IssueIdentifiers with 1001 items",
+        Status.Code.INVALID_ARGUMENT, null, () -> identifiers(channel())
+            .issueIdentifiers(batch.build()));
+    List<BadRequest.FieldViolation> violations = violations(e);
+    Assertions.check(violations.stream().anyMatch(v -> v.getField().equals("requests")),
+        "IssueIdentifiers with 1001 items: the BadRequest must name requests, got "
+            + fields(violations));
   }
 
   @Check(requirements = {"IDN-014", "GEN-001"},
@@ -659,6 +729,21 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
       Assertions.check(!record.getIdentifier().isEmpty(), what + " returned a record without "
           + "identifier");
       return record;
+    } catch (StatusRuntimeException e) {
+      throw new AssertionError(what + " as " + callerName() + " failed: " + describe(e));
+    }
+  }
+
+  private static List<String> identifiersOf(List<IdentifierRecord> records) {
+    return records.stream().map(IdentifierRecord::getIdentifier).toList();
+  }
+
+  private List<IdentifierRecord> issueBatch(String what, IssueIdentifiersRequest request) {
+    try {
+      List<IdentifierRecord> records = identifiers(channel()).issueIdentifiers(request)
+          .getRecordsList();
+      Assertions.equal(what + ": records returned", request.getRequestsCount(), records.size());
+      return records;
     } catch (StatusRuntimeException e) {
       throw new AssertionError(what + " as " + callerName() + " failed: " + describe(e));
     }

@@ -68,6 +68,7 @@ final class FilingLog {
       throw new InvalidArgumentException(violations);
     }
     Map<String, Long> indexes = new LinkedHashMap<>();
+    Map<Long, FilingReceipt> added = new HashMap<>(); // not read back from the store
     Map<String, byte[]> writes = new HashMap<>();
     long next = tree.size();
     List<byte[]> newLeaves = new ArrayList<>();
@@ -88,15 +89,17 @@ final class FilingLog {
       long index = next++;
       indexes.put(entry.getIdentifier(), index);
       byte[] leafHash = MerkleTree.leafHash(FilingEncoding.leafData(entry));
-      writes.put(LEAF + key(index), entry.toByteArray());
-      writes.put(RECEIPT + key(index), FilingReceipt.newBuilder()
+      FilingReceipt receipt = FilingReceipt.newBuilder()
           .setIdentifier(entry.getIdentifier())
           .setLeafIndex(index)
           .setLeafHash(ByteString.copyFrom(leafHash))
           .setFiledAt(Timestamps.fromMillis(clock.millis()))
-          .build().toByteArray());
-      writes.put(BY_IDENTIFIER + entry.getIdentifier(), key(index).getBytes(
-          StandardCharsets.US_ASCII));
+          .build();
+      String key = key(index);
+      writes.put(LEAF + key, entry.toByteArray());
+      writes.put(RECEIPT + key, receipt.toByteArray());
+      writes.put(BY_IDENTIFIER + entry.getIdentifier(), key.getBytes(StandardCharsets.US_ASCII));
+      added.put(index, receipt);
       newLeaves.add(leafHash);
     }
     if (!writes.isEmpty()) {
@@ -106,7 +109,8 @@ final class FilingLog {
     }
     List<FilingReceipt> receipts = new ArrayList<>();
     for (Map.Entry<String, Long> e : indexes.entrySet()) {
-      receipts.add(receipt(e.getValue(), latest));
+      FilingReceipt fresh = added.get(e.getValue());
+      receipts.add(fresh == null ? receipt(e.getValue(), latest) : withProof(fresh, latest));
     }
     return new Appended(receipts, latest);
   }
@@ -159,13 +163,14 @@ final class FilingLog {
   }
 
   private FilingReceipt receipt(long index, SignedTreeHead head) {
-    FilingReceipt.Builder receipt = parseReceipt(store.get(RECEIPT + key(index)).orElseThrow())
-        .toBuilder();
-    if (head != null) {
-      receipt.setTreeHead(head)
-          .addAllAuditPath(bytes(tree.inclusionProof(index, head.getTreeSize())));
-    }
-    return receipt.build();
+    FilingReceipt stored = parseReceipt(store.get(RECEIPT + key(index)).orElseThrow());
+    return head == null ? stored : withProof(stored, head);
+  }
+
+  private FilingReceipt withProof(FilingReceipt receipt, SignedTreeHead head) {
+    return receipt.toBuilder().setTreeHead(head)
+        .addAllAuditPath(bytes(tree.inclusionProof(receipt.getLeafIndex(), head.getTreeSize())))
+        .build();
   }
 
   private void check(FilingEntry entry, String path, CpinIdentity caller,
@@ -209,8 +214,10 @@ final class FilingLog {
     return out;
   }
 
+  // Zero-padded to 20 digits so that keys sort as numbers (String.format is slow per leaf).
   private static String key(long index) {
-    return String.format("%020d", index);
+    String digits = Long.toString(index);
+    return "00000000000000000000".substring(digits.length()) + digits;
   }
 
   private static FilingReceipt parseReceipt(byte[] bytes) {

@@ -148,8 +148,8 @@ final class FilingOutbox implements AutoCloseable {
       }
       verified.add(receipt);
     }
-    library.markFiled(verified);
-    store.put(TRUSTED_HEAD, verifier.trusted().orElseThrow().toByteArray());
+    library.markFiled(verified, Map.of(TRUSTED_HEAD,
+        verifier.trusted().orElseThrow().toByteArray()));
     events.info("filing.filed", "count", verified.size(), "tree_size", head.getTreeSize());
   }
 
@@ -181,6 +181,16 @@ final class FilingOutbox implements AutoCloseable {
 
   @Override
   public void close() {
-    worker.shutdownNow();
+    // Not an interrupt first: a thread interrupted inside FileChannel.force closes the store's
+    // write-ahead log under it (the store then stops). A round in progress gets a moment to end.
+    worker.shutdown();
+    try {
+      if (!worker.awaitTermination(2, TimeUnit.SECONDS)) {
+        worker.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      worker.shutdownNow();
+    }
   }
 }

@@ -8,6 +8,7 @@ import cn.cpin.identifier.v1.FilingStatus;
 import cn.cpin.identifier.v1.IdentifierRecord;
 import cn.cpin.identifier.v1.IdentifierStatus;
 import cn.cpin.protocol.error.CpinException;
+import cn.cpin.protocol.error.FieldViolation;
 import cn.cpin.protocol.error.InvalidArgumentException;
 import cn.cpin.protocol.filing.FilingEncoding;
 import cn.cpin.protocol.identifier.Identifier;
@@ -22,12 +23,17 @@ import com.google.protobuf.util.Timestamps;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntFunction;
 import java.util.function.Predicate;
 
 /**
@@ -64,55 +70,158 @@ final class IdentifierLibrary {
     this.onIssued = onIssued;
   }
 
+  /** One identifier to issue: an IssueIdentifierRequest in domain terms. */
+  record IssueRequest(String requestId, IdentifierKind kind, NodeCode issuing, String ownerId,
+      Map<String, String> attributes) {
+    /** {@code kind} null: unspecified or unknown, reported as an invalid {@code kind}. */
+    IssueRequest {
+      attributes = Map.copyOf(attributes);
+      ownerId = ownerId == null ? "" : ownerId;
+    }
+  }
+
   /**
    * Issues an identifier for {@code caller}: an industry node under its own code, this node's
    * operator under this node's code or an industry code below it.
    */
   IdentifierRecord issue(String requestId, CpinIdentity caller, IdentifierKind kind,
       NodeCode issuing, String ownerId, Map<String, String> attributes) {
-    checkAttributes(attributes);
-    String requestKey = REQUEST + Sha256.hex(caller.uri() + "\n" + requestId);
-    byte[] body = requestBody(kind, issuing, ownerId, attributes);
-    Optional<IdentifierRecord> earlier = replay(requestKey, body);
-    if (earlier.isPresent()) {
-      return earlier.get();
+    return issue(caller, List.of(new IssueRequest(requestId, kind, issuing, ownerId,
+        attributes)), i -> "").get(0);
+  }
+
+  /**
+   * Issues one identifier per request, all in one durable store write (IDN-029): all or none.
+   * Every request keeps its own request id and replay rules; a request id repeated within the
+   * batch answers with one identifier. Field paths of violations are {@code requests[i].field}.
+   */
+  List<IdentifierRecord> issueAll(CpinIdentity caller, List<IssueRequest> requests) {
+    return issue(caller, requests, i -> "requests[" + i + "].");
+  }
+
+  private List<IdentifierRecord> issue(CpinIdentity caller, List<IssueRequest> requests,
+      IntFunction<String> path) {
+    List<FieldViolation> violations = new ArrayList<>();
+    // One slot per distinct request key, in request order; requests[i] answers with slotOf[i].
+    Map<String, Slot> slots = new LinkedHashMap<>();
+    Slot[] slotOf = new Slot[requests.size()];
+    for (int i = 0; i < requests.size(); i++) {
+      IssueRequest request = requests.get(i);
+      check(request, path.apply(i), violations);
+      String requestKey = REQUEST + Sha256.hex(caller.uri() + "\n" + request.requestId());
+      byte[] body = requestBody(request);
+      int index = i;
+      Slot slot = slots.computeIfAbsent(requestKey, k -> new Slot(k, body, request, index));
+      if (!Arrays.equals(slot.body, body)) {
+        violations.add(requestIdReused(path.apply(i)));
+      }
+      slotOf[i] = slot;
     }
-    NodeCode code = issuingCode(caller, issuing);
-    checkOwner(kind, ownerId);
-    Identifier identifier = Identifier.of(code, kind, nextSerial(code, kind));
+    if (!violations.isEmpty()) {
+      throw new InvalidArgumentException(violations);
+    }
+    while (true) {
+      List<Slot> fresh = new ArrayList<>();
+      for (Slot slot : slots.values()) {
+        slot.record = replay(slot, path.apply(slot.index), violations);
+        if (slot.record == null) {
+          fresh.add(slot);
+        }
+      }
+      if (!violations.isEmpty()) {
+        throw new InvalidArgumentException(violations);
+      }
+      if (fresh.isEmpty()) {
+        store.sync(); // the first calls may not have reached the disk yet
+        return answers(slotOf);
+      }
+      if (write(caller, fresh, path)) {
+        onIssued.run();
+        return answers(slotOf);
+      }
+      // A request id raced with itself elsewhere; the next round replays the winner's answer.
+    }
+  }
+
+  // Builds the records of the fresh slots and writes them, their request index and their
+  // outbox entries in one store write; false if one of the request keys appeared meanwhile.
+  private boolean write(CpinIdentity caller, List<Slot> fresh, IntFunction<String> path) {
+    Set<String> owners = new HashSet<>();
+    for (Slot slot : fresh) {
+      String at = where(path.apply(slot.index));
+      slot.code = issuingCode(caller, slot.request.issuing(), at);
+      if (!slot.request.ownerId().isEmpty() && owners.add(slot.request.ownerId())) {
+        checkOwnerExists(slot.request.ownerId(), at);
+      }
+    }
     Timestamp now = Timestamps.fromMillis(clock.millis());
-    IdentifierRecord record = IdentifierRecord.newBuilder()
-        .setIdentifier(identifier.toString())
-        .setKindValue(kind.number())
-        .setIssuingNodeCode(code.toString())
-        .setOwnerId(ownerId)
-        .putAllAttributes(attributes)
-        .setStatus(IdentifierStatus.IDENTIFIER_STATUS_ACTIVE)
-        .setIssuedAt(now)
-        .setUpdatedAt(now)
-        .setFilingStatus(FilingStatus.FILING_STATUS_PENDING)
-        .setVersion(1)
-        .build();
-    FilingEntry entry = FilingEntry.newBuilder()
-        .setIdentifier(record.getIdentifier())
-        .setKindValue(record.getKindValue())
-        .setOwnerId(ownerId)
-        .setIssuedAt(now)
-        .setRecordDigest(ByteString.copyFrom(FilingEncoding.recordDigest(record.getIdentifier(),
-            record.getKindValue(), record.getIssuingNodeCode(), ownerId, now, attributes)))
-        .build();
-    boolean written = store.write(Map.of(
-            RECORD + identifier, record.toByteArray(),
-            requestKey, record.toByteArray(),
-            requestKey + BODY, body,
-            OUTBOX + identifier, entry.toByteArray()),
-        List.of(), Map.of(requestKey, Optional.empty()));
-    if (!written) {
-      // The same request id raced with itself; the first one's answer stands.
-      return replay(requestKey, body).orElseThrow();
+    Map<String, byte[]> puts = new HashMap<>(fresh.size() * 6);
+    Map<String, Optional<byte[]>> absent = new HashMap<>(fresh.size() * 2);
+    for (Slot slot : fresh) {
+      IssueRequest request = slot.request;
+      Identifier identifier = Identifier.of(slot.code, request.kind(),
+          nextSerial(slot.code, request.kind()));
+      String id = identifier.toString();
+      IdentifierRecord record = IdentifierRecord.newBuilder()
+          .setIdentifier(id)
+          .setKindValue(request.kind().number())
+          .setIssuingNodeCode(slot.code.toString())
+          .setOwnerId(request.ownerId())
+          .putAllAttributes(request.attributes())
+          .setStatus(IdentifierStatus.IDENTIFIER_STATUS_ACTIVE)
+          .setIssuedAt(now)
+          .setUpdatedAt(now)
+          .setFilingStatus(FilingStatus.FILING_STATUS_PENDING)
+          .setVersion(1)
+          .build();
+      FilingEntry entry = FilingEntry.newBuilder()
+          .setIdentifier(id)
+          .setKindValue(record.getKindValue())
+          .setOwnerId(request.ownerId())
+          .setIssuedAt(now)
+          .setRecordDigest(ByteString.copyFrom(FilingEncoding.recordDigest(id,
+              record.getKindValue(), record.getIssuingNodeCode(), request.ownerId(), now,
+              request.attributes())))
+          .build();
+      byte[] bytes = record.toByteArray();
+      puts.put(RECORD + id, bytes);
+      puts.put(slot.requestKey, bytes);
+      puts.put(slot.requestKey + BODY, slot.body);
+      puts.put(OUTBOX + id, entry.toByteArray());
+      absent.put(slot.requestKey, Optional.empty());
+      slot.record = record;
     }
-    onIssued.run();
-    return record;
+    return store.write(puts, List.of(), absent);
+  }
+
+  private static List<IdentifierRecord> answers(Slot[] slotOf) {
+    List<IdentifierRecord> out = new ArrayList<>(slotOf.length);
+    for (Slot slot : slotOf) {
+      out.add(slot.record);
+    }
+    return out;
+  }
+
+  // "requests[3]: " before a message about one request of a batch; nothing for a single one.
+  private static String where(String path) {
+    return path.isEmpty() ? "" : path.substring(0, path.length() - 1) + ": ";
+  }
+
+  /** One distinct request id of a call: its request, and the answer once known. */
+  private static final class Slot {
+    final String requestKey;
+    final byte[] body;
+    final IssueRequest request;
+    final int index; // of its first request
+    NodeCode code;
+    IdentifierRecord record;
+
+    Slot(String requestKey, byte[] body, IssueRequest request, int index) {
+      this.requestKey = requestKey;
+      this.body = body;
+      this.request = request;
+      this.index = index;
+    }
   }
 
   Optional<IdentifierRecord> get(Identifier identifier) {
@@ -155,9 +264,12 @@ final class IdentifierLibrary {
     return out;
   }
 
-  /** Marks records filed with their verified receipts and takes them out of the outbox. */
-  void markFiled(List<FilingReceipt> receipts) {
-    Map<String, byte[]> puts = new HashMap<>();
+  /**
+   * Marks records filed with their verified receipts and takes them out of the outbox, in one
+   * store write with {@code alongside} (the outbox's trusted tree head: one fsync, not two).
+   */
+  void markFiled(List<FilingReceipt> receipts, Map<String, byte[]> alongside) {
+    Map<String, byte[]> puts = new HashMap<>(alongside);
     List<String> deletes = new ArrayList<>();
     Timestamp now = Timestamps.fromMillis(clock.millis());
     for (FilingReceipt receipt : receipts) {
@@ -188,11 +300,11 @@ final class IdentifierLibrary {
     store.write(puts, deletes, Map.of());
   }
 
-  private NodeCode issuingCode(CpinIdentity caller, NodeCode requested) {
+  private NodeCode issuingCode(CpinIdentity caller, NodeCode requested, String where) {
     if (caller.kind() == CpinIdentity.Kind.NODE) {
       if (requested != null && !requested.equals(caller.nodeCode())) {
-        throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER, caller.uri()
-            + " may issue identifiers only under its own code");
+        throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER, where
+            + caller.uri() + " may issue identifiers only under its own code");
       }
       return caller.nodeCode();
     }
@@ -200,8 +312,8 @@ final class IdentifierLibrary {
     boolean own = code.equals(self) || code.isIndustry()
         && code.parent().map(self::equals).orElse(false);
     if (!own) {
-      throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER, "node " + self
-          + " issues identifiers only under " + self + " and its industry nodes' codes");
+      throw CpinException.permissionDenied(ErrorReason.ERROR_REASON_NOT_OWNER, where + "node "
+          + self + " issues identifiers only under " + self + " and its industry nodes' codes");
     }
     return code;
   }
@@ -264,66 +376,75 @@ final class IdentifierLibrary {
   }
 
   /**
-   * The first answer to a recorded request (GEN-009), or empty if the request id is new; the same
-   * request id with another request fails (GEN-010).
+   * The first answer to a recorded request (GEN-009), or null if the request id is new; the same
+   * request id with another request is a violation (GEN-010).
    */
-  private Optional<IdentifierRecord> replay(String requestKey, byte[] body) {
-    Optional<byte[]> first = store.get(requestKey);
+  private IdentifierRecord replay(Slot slot, String path, List<FieldViolation> violations) {
+    Optional<byte[]> first = store.get(slot.requestKey);
     if (first.isEmpty()) {
-      return Optional.empty();
+      return null;
     }
-    if (!java.util.Arrays.equals(store.get(requestKey + BODY).orElse(new byte[0]), body)) {
-      throw InvalidArgumentException.of("request_id", "was used before with a different request",
-          ErrorReason.ERROR_REASON_REQUEST_ID_REUSED);
+    if (!Arrays.equals(store.get(slot.requestKey + BODY).orElse(new byte[0]), slot.body)) {
+      violations.add(requestIdReused(path));
+      return null;
     }
-    store.sync(); // the first call may not have reached the disk yet
-    return Optional.of(parse(first.get()));
+    return parse(first.get());
+  }
+
+  private static FieldViolation requestIdReused(String path) {
+    return new FieldViolation(path + "request_id", "was used before with a different request",
+        ErrorReason.ERROR_REASON_REQUEST_ID_REUSED);
   }
 
   // What makes two IssueIdentifier requests equal: their fields, attributes in key order.
-  private static byte[] requestBody(IdentifierKind kind, NodeCode issuing, String ownerId,
-      Map<String, String> attributes) {
-    StringBuilder body = new StringBuilder().append(kind.letter()).append('\n')
-        .append(issuing == null ? "" : issuing.toString()).append('\n').append(ownerId);
-    new java.util.TreeMap<>(attributes).forEach((k, v) -> body.append('\n').append(k.length())
-        .append(':').append(k).append(v.length()).append(':').append(v));
+  private static byte[] requestBody(IssueRequest request) {
+    StringBuilder body = new StringBuilder()
+        .append(request.kind() == null ? '?' : request.kind().letter()).append('\n')
+        .append(request.issuing() == null ? "" : request.issuing().toString()).append('\n')
+        .append(request.ownerId());
+    new java.util.TreeMap<>(request.attributes()).forEach((k, v) -> body.append('\n')
+        .append(k.length()).append(':').append(k).append(v.length()).append(':').append(v));
     return Sha256.hex(body.toString()).getBytes(StandardCharsets.US_ASCII);
   }
 
-  private static void checkAttributes(Map<String, String> attributes) {
+  // IDN-011: a kind, the limits on attributes, an owner unless the kind is participant.
+  private static void check(IssueRequest request, String path, List<FieldViolation> out) {
+    if (request.kind() == null) {
+      out.add(new FieldViolation(path + "kind", "must be one of the IDENTIFIER_KIND_* values",
+          ErrorReason.ERROR_REASON_INVALID_FIELDS));
+    }
+    Map<String, String> attributes = request.attributes();
     if (attributes.size() > MAX_ATTRIBUTES) {
-      throw InvalidArgumentException.of("attributes", "must have at most " + MAX_ATTRIBUTES
-          + " entries", ErrorReason.ERROR_REASON_FIELD_TOO_LONG);
-    }
-    for (Map.Entry<String, String> e : attributes.entrySet()) {
-      if (e.getKey().length() > MAX_ATTRIBUTE_LENGTH
-          || e.getValue().length() > MAX_ATTRIBUTE_LENGTH) {
-        throw InvalidArgumentException.of("attributes", "keys and values must have at most "
-            + MAX_ATTRIBUTE_LENGTH + " characters", ErrorReason.ERROR_REASON_FIELD_TOO_LONG);
+      out.add(new FieldViolation(path + "attributes", "must have at most " + MAX_ATTRIBUTES
+          + " entries", ErrorReason.ERROR_REASON_FIELD_TOO_LONG));
+    } else {
+      for (Map.Entry<String, String> e : attributes.entrySet()) {
+        if (e.getKey().length() > MAX_ATTRIBUTE_LENGTH
+            || e.getValue().length() > MAX_ATTRIBUTE_LENGTH) {
+          out.add(new FieldViolation(path + "attributes", "keys and values must have at most "
+              + MAX_ATTRIBUTE_LENGTH + " characters", ErrorReason.ERROR_REASON_FIELD_TOO_LONG));
+          break;
+        }
       }
+    }
+    if (request.ownerId().isEmpty() && request.kind() != null
+        && request.kind() != IdentifierKind.PARTICIPANT) {
+      out.add(new FieldViolation(path + "owner_id", "is required unless the kind is "
+          + "participant", ErrorReason.ERROR_REASON_FIELD_REQUIRED));
     }
   }
 
-  // IDN-011: everything but a participant has an owner, and the owner is in this library.
-  private void checkOwner(IdentifierKind kind, String ownerId) {
-    if (ownerId.isEmpty()) {
-      if (kind != IdentifierKind.PARTICIPANT) {
-        throw InvalidArgumentException.of("owner_id", "is required unless the kind is "
-            + "participant", ErrorReason.ERROR_REASON_FIELD_REQUIRED);
-      }
-      return;
-    }
-    if (get(Identifier.parse(ownerId)).isEmpty()) {
-      throw CpinException.notFound("owner " + ownerId + " is not in this identifier library",
-          Map.of("owner_id", ownerId));
+  // IDN-011: the owner is in this library (its record exists; no need to read it whole).
+  private void checkOwnerExists(String ownerId, String where) {
+    if (store.get(RECORD + Identifier.parse(ownerId)).isEmpty()) {
+      throw CpinException.notFound(where + "owner "
+          + ownerId + " is not in this identifier library", Map.of("owner_id", ownerId));
     }
   }
 
-  /** The domain kind of a proto IdentifierKind number, for requests. */
-  static IdentifierKind kindOf(int number) {
-    return IdentifierKind.fromNumber(number).orElseThrow(() -> InvalidArgumentException.of(
-        "kind", "must be one of the IDENTIFIER_KIND_* values",
-        ErrorReason.ERROR_REASON_INVALID_FIELDS));
+  /** The domain kind of a proto IdentifierKind number, or null if none (reported by issue). */
+  static IdentifierKind kindOrNull(int number) {
+    return IdentifierKind.fromNumber(number).orElse(null);
   }
 
   private static IdentifierRecord parse(byte[] bytes) {

@@ -9,6 +9,8 @@ import cn.cpin.identifier.v1.IdentifierServiceGrpc;
 import cn.cpin.identifier.v1.IdentifierStatus;
 import cn.cpin.identifier.v1.IssueIdentifierRequest;
 import cn.cpin.identifier.v1.IssueIdentifierResponse;
+import cn.cpin.identifier.v1.IssueIdentifiersRequest;
+import cn.cpin.identifier.v1.IssueIdentifiersResponse;
 import cn.cpin.identifier.v1.ListIdentifierRecordsRequest;
 import cn.cpin.identifier.v1.ListIdentifierRecordsResponse;
 import cn.cpin.identifier.v1.ResolveIdentifierRequest;
@@ -20,6 +22,8 @@ import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.NodeCode;
 import com.google.protobuf.util.Durations;
 import io.grpc.stub.StreamObserver;
+import cn.cpin.regional.IdentifierLibrary.IssueRequest;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -39,13 +43,32 @@ final class IdentifierServiceImpl extends IdentifierServiceGrpc.IdentifierServic
   @Override
   public void issueIdentifier(IssueIdentifierRequest request,
       StreamObserver<IssueIdentifierResponse> responseObserver) {
-    IdentifierRecord record = library.issue(request.getRequestId(),
-        AccessControlInterceptor.CALLER.get(), IdentifierLibrary.kindOf(request.getKindValue()),
+    IssueRequest issue = issueRequest(request);
+    IdentifierRecord record = library.issue(issue.requestId(),
+        AccessControlInterceptor.CALLER.get(), issue.kind(), issue.issuing(), issue.ownerId(),
+        issue.attributes());
+    responseObserver.onNext(IssueIdentifierResponse.newBuilder().setRecord(record).build());
+    responseObserver.onCompleted();
+  }
+
+  @Override
+  public void issueIdentifiers(IssueIdentifiersRequest request,
+      StreamObserver<IssueIdentifiersResponse> responseObserver) {
+    List<IssueRequest> requests = new ArrayList<>(request.getRequestsCount());
+    request.getRequestsList().forEach(r -> requests.add(issueRequest(r)));
+    List<IdentifierRecord> records = library.issueAll(AccessControlInterceptor.CALLER.get(),
+        requests);
+    responseObserver.onNext(IssueIdentifiersResponse.newBuilder().addAllRecords(records)
+        .build());
+    responseObserver.onCompleted();
+  }
+
+  private static IssueRequest issueRequest(IssueIdentifierRequest request) {
+    return new IssueRequest(request.getRequestId(),
+        IdentifierLibrary.kindOrNull(request.getKindValue()),
         request.getIssuingNodeCode().isEmpty() ? null
             : NodeCode.parse(request.getIssuingNodeCode()),
         request.getOwnerId(), request.getAttributesMap());
-    responseObserver.onNext(IssueIdentifierResponse.newBuilder().setRecord(record).build());
-    responseObserver.onCompleted();
   }
 
   @Override

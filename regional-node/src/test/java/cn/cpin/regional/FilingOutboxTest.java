@@ -1,0 +1,223 @@
+package cn.cpin.regional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import cn.cpin.identifier.v1.FileIdentifiersRequest;
+import cn.cpin.identifier.v1.FileIdentifiersResponse;
+import cn.cpin.identifier.v1.FilingEntry;
+import cn.cpin.identifier.v1.FilingReceipt;
+import cn.cpin.identifier.v1.FilingServiceGrpc;
+import cn.cpin.identifier.v1.FilingStatus;
+import cn.cpin.identifier.v1.GetConsistencyProofRequest;
+import cn.cpin.identifier.v1.GetConsistencyProofResponse;
+import cn.cpin.identifier.v1.IdentifierRecord;
+import cn.cpin.identifier.v1.SignedTreeHead;
+import cn.cpin.node.EventLog;
+import cn.cpin.protocol.filing.FilingEncoding;
+import cn.cpin.protocol.filing.MerkleTree;
+import cn.cpin.protocol.filing.TreeHeadSigner;
+import cn.cpin.protocol.identifier.IdentifierKind;
+import cn.cpin.protocol.identifier.NodeCode;
+import cn.cpin.protocol.pki.CpinIdentity;
+import cn.cpin.protocol.store.EmbeddedKeyValueStore;
+import cn.cpin.protocol.store.KeyValueStore;
+import cn.cpin.regional.IdentifierLibrary.IssueRequest;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The filing outbox (IDN-012, IDN-013) against a small national log of real Merkle trees and
+ * signed tree heads, on an in-process transport: every identifier is sent once and filed with a
+ * verified receipt (the trusted head and the receipts now go in one store write), and a receipt
+ * whose inclusion proof does not verify is never recorded.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class FilingOutboxTest {
+  private static final NodeCode SELF = NodeCode.parse("86.44");
+  private static final CpinIdentity OPERATOR = CpinIdentity.operator(SELF);
+
+  @TempDir
+  Path dir;
+
+  private final List<AutoCloseable> closing = new ArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = closing.size() - 1; i >= 0; i--) {
+      closing.get(i).close();
+    }
+  }
+
+  @Test
+  void everyIdentifierIsSentOnceAndFiledWithAVerifiedReceipt() throws Exception {
+    NationalLog national = new NationalLog();
+    Setup setup = start(national);
+    List<IdentifierRecord> issued = issue(setup.library, 3_500);
+    setup.outbox.wake();
+
+    awaitFiled(setup.library, issued);
+    for (IdentifierRecord record : issued) {
+      assertThat(national.received.get(record.getIdentifier())).as("sends of "
+          + record.getIdentifier()).hasValue(1);
+    }
+    assertThat(setup.securityEvents.get()).isZero();
+  }
+
+  @Test
+  void aReceiptWhoseInclusionProofFailsIsNotRecordedAndIsFiledOnRetry() throws Exception {
+    NationalLog national = new NationalLog();
+    national.tamperNext.set(true);
+    Setup setup = start(national);
+    List<IdentifierRecord> issued = issue(setup.library, 1_500);
+    setup.outbox.wake();
+
+    awaitFiled(setup.library, issued);
+    assertThat(setup.securityEvents.get()).as("security.filing_verification_failed events")
+        .isPositive();
+    String tampered = national.tampered.get();
+    IdentifierRecord record = setup.library.get(cn.cpin.protocol.identifier.Identifier
+        .parse(tampered)).orElseThrow();
+    // Filed only after the retry, with the log's true audit path.
+    assertThat(record.getFilingReceipt().getAuditPathList())
+        .isEqualTo(national.auditPath(record.getFilingReceipt().getLeafIndex(),
+            record.getFilingReceipt().getTreeHead().getTreeSize()));
+  }
+
+  private record Setup(IdentifierLibrary library, FilingOutbox outbox,
+      AtomicInteger securityEvents) {}
+
+  private Setup start(NationalLog national) throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    Server server = InProcessServerBuilder.forName(name).directExecutor().addService(national)
+        .build().start();
+    closing.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    closing.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    KeyValueStore store = EmbeddedKeyValueStore.open(dir.resolve("store"));
+    closing.add(store);
+    IdentifierLibrary library = new IdentifierLibrary(SELF, store, Clock.systemUTC(), () -> { });
+    EventLog events = new EventLog("86.44-test", new PrintStream(OutputStream.nullOutputStream()));
+    AtomicInteger security = new AtomicInteger();
+    events.addListener((level, event, keyValues) -> {
+      if (event.equals("security.filing_verification_failed")) {
+        security.incrementAndGet();
+      }
+    });
+    FilingOutbox outbox = new FilingOutbox(library, store, channel, national.signer.publicKey(),
+        events);
+    closing.add(outbox);
+    return new Setup(library, outbox, security);
+  }
+
+  private static List<IdentifierRecord> issue(IdentifierLibrary library, int count) {
+    List<IdentifierRecord> issued = new ArrayList<>();
+    for (int start = 0; start < count; start += 500) {
+      List<IssueRequest> batch = new ArrayList<>();
+      for (int i = start; i < Math.min(count, start + 500); i++) {
+        batch.add(new IssueRequest("r-" + i, IdentifierKind.PARTICIPANT, null, "", Map.of()));
+      }
+      issued.addAll(library.issueAll(OPERATOR, batch));
+    }
+    return issued;
+  }
+
+  private static void awaitFiled(IdentifierLibrary library, List<IdentifierRecord> issued)
+      throws InterruptedException {
+    for (IdentifierRecord record : issued) {
+      cn.cpin.protocol.identifier.Identifier id =
+          cn.cpin.protocol.identifier.Identifier.parse(record.getIdentifier());
+      while (library.get(id).orElseThrow().getFilingStatus()
+          != FilingStatus.FILING_STATUS_FILED) {
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  /** A national filing log in memory: a real Merkle tree, signed tree heads. */
+  private static final class NationalLog extends FilingServiceGrpc.FilingServiceImplBase {
+    final TreeHeadSigner signer = new TreeHeadSigner(p256());
+    final MerkleTree tree = new MerkleTree();
+    final Map<String, Long> indexes = new HashMap<>();
+    final Map<String, AtomicInteger> received = new ConcurrentHashMap<>();
+    final AtomicBoolean tamperNext = new AtomicBoolean();
+    final java.util.concurrent.atomic.AtomicReference<String> tampered =
+        new java.util.concurrent.atomic.AtomicReference<>();
+
+    @Override
+    public synchronized void fileIdentifiers(FileIdentifiersRequest request,
+        StreamObserver<FileIdentifiersResponse> out) {
+      for (FilingEntry entry : request.getEntriesList()) {
+        received.computeIfAbsent(entry.getIdentifier(), k -> new AtomicInteger())
+            .incrementAndGet();
+        indexes.computeIfAbsent(entry.getIdentifier(),
+            k -> tree.append(FilingEncoding.leafHash(entry)));
+      }
+      SignedTreeHead head = signer.sign(tree.size(), tree.rootHash(), System.currentTimeMillis());
+      FileIdentifiersResponse.Builder response = FileIdentifiersResponse.newBuilder()
+          .setTreeHead(head);
+      for (FilingEntry entry : request.getEntriesList()) {
+        long index = indexes.get(entry.getIdentifier());
+        List<ByteString> path = auditPath(index, head.getTreeSize());
+        if (tamperNext.compareAndSet(true, false)) {
+          tampered.set(entry.getIdentifier());
+          path = new ArrayList<>(path);
+          path.set(0, ByteString.copyFrom(new byte[MerkleTree.HASH_LENGTH]));
+        }
+        response.addReceipts(FilingReceipt.newBuilder()
+            .setIdentifier(entry.getIdentifier())
+            .setLeafIndex(index)
+            .setLeafHash(ByteString.copyFrom(tree.leafHashAt(index)))
+            .setTreeHead(head)
+            .addAllAuditPath(path));
+      }
+      out.onNext(response.build());
+      out.onCompleted();
+    }
+
+    @Override
+    public synchronized void getConsistencyProof(GetConsistencyProofRequest request,
+        StreamObserver<GetConsistencyProofResponse> out) {
+      GetConsistencyProofResponse.Builder response = GetConsistencyProofResponse.newBuilder();
+      tree.consistencyProof(request.getFirstTreeSize(), request.getSecondTreeSize())
+          .forEach(h -> response.addConsistencyPath(ByteString.copyFrom(h)));
+      out.onNext(response.build());
+      out.onCompleted();
+    }
+
+    List<ByteString> auditPath(long index, long treeSize) {
+      return tree.inclusionProof(index, treeSize).stream().map(ByteString::copyFrom).toList();
+    }
+
+    private static java.security.KeyPair p256() {
+      try {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+        generator.initialize(new ECGenParameterSpec("secp256r1"));
+        return generator.generateKeyPair();
+      } catch (java.security.GeneralSecurityException e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+}
