@@ -16,6 +16,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.locks.StampedLock;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
@@ -87,6 +91,15 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   private boolean stopping;
   private final Thread checkpointer;
   private volatile long checkpointed;
+  /**
+   * Writes and forces the log for the group-commit leader: the log's file channel is closed by an
+   * interrupt of the thread using it, so a caller's interrupt must never reach it.
+   */
+  private final ExecutorService logWriter = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "cpin-store-log-writer");
+    t.setDaemon(true);
+    return t;
+  });
 
   /** For tests: runs after each key a write applies, under the write lock. */
   volatile Runnable afterEachApply;
@@ -329,7 +342,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     long target = applied;
     boolean done = false;
     try {
-      wal.force();
+      forceLog();
       done = true;
     } catch (IOException | RuntimeException | Error e) {
       throw failStop("could not force the write-ahead log; the store is closed", e);
@@ -365,6 +378,40 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
           Thread.currentThread().interrupt();
           throw new KeyValueStoreException("interrupted before the write was durable", e);
         }
+      }
+    }
+  }
+
+  // On the log writer; the caller waits for it even when interrupted, and keeps its interrupt.
+  private void forceLog() throws IOException {
+    Future<?> forced = logWriter.submit(() -> {
+      wal.force();
+      return null;
+    });
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          forced.get();
+          return;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof IOException io) {
+            throw io;
+          }
+          if (e.getCause() instanceof Error error) {
+            throw error;
+          }
+          if (e.getCause() instanceof RuntimeException r) {
+            throw r;
+          }
+          throw new IOException(e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
   }
@@ -557,7 +604,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         syncing = true; // no leader from now on
       }
       try {
-        wal.force(); // the log stays whole, whatever the file reopens at
+        forceLog(); // the log stays whole, whatever the file reopens at
         walMeta.put(CHECKPOINT, applied);
         store.commit();
         store.sync();
@@ -568,6 +615,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         store.closeImmediately();
         throw new UncheckedIOException(e);
       } finally {
+        logWriter.shutdown();
         synchronized (syncMonitor) {
           closed = true;
           synced = Math.max(synced, applied);
@@ -606,6 +654,7 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   }
 
   private void closeLogQuietly() {
+    logWriter.shutdown();
     try {
       wal.close();
     } catch (IOException e) {

@@ -87,6 +87,24 @@ abstract class KeyValueStoreContractTest {
     assertThat(store.scan("")).isEmpty();
   }
 
+  /** An interrupt belongs to its caller: it must not break the store for everyone else. */
+  @Test
+  void aCallerInterruptedWhileWritingLeavesTheStoreWorkingForOthers() {
+    Thread.currentThread().interrupt();
+    try {
+      store.put("interrupted", b("v"));
+    } catch (RuntimeException e) {
+      // The store may report the interrupt to this caller; its write's outcome is then unknown.
+    } finally {
+      Thread.interrupted();
+    }
+    store.put("after", b("v2"));
+    assertThat(store.get("after")).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("v2")));
+    store.close();
+    store = reopen();
+    assertThat(store.get("after")).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("v2")));
+  }
+
   @Test
   void putThenGet() {
     store.put("k", b("v"));
