@@ -9,6 +9,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.net.InetSocketAddress;
@@ -27,6 +28,13 @@ import javax.net.ssl.TrustManager;
  */
 public final class NodeTls {
   private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+  /**
+   * BoringSSL (netty-tcnative) where it loads, since the JDK's TLS is the largest CPU cost of a
+   * node's busy paths; the JDK's otherwise, or with {@code -Dcpin.tls=jdk}. Same protocols,
+   * certificates and checks either way.
+   */
+  static final SslProvider PROVIDER = !"jdk".equals(System.getProperty("cpin.tls"))
+      && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
 
   private final AdvancedTlsX509KeyManager keyManager = new AdvancedTlsX509KeyManager();
   private final CpinPeerVerifier verifier;
@@ -61,7 +69,7 @@ public final class NodeTls {
 
   /** As {@link #serverContext()}, telling {@code refusals} of every client certificate refused. */
   public SslContext serverContext(CpinTrustManager.Refusals refusals) throws SSLException {
-    return GrpcSslContexts.configure(SslContextBuilder.forServer(keyManager), SslProvider.JDK)
+    return GrpcSslContexts.configure(SslContextBuilder.forServer(keyManager), PROVIDER)
         .trustManager(CpinTrustManager.forServer(verifier, refusals))
         .clientAuth(ClientAuth.OPTIONAL)
         .protocols(PROTOCOLS)
@@ -101,7 +109,7 @@ public final class NodeTls {
   public static SslContext clientContext(javax.net.ssl.KeyManager keyManager,
       TrustManager trustManager) throws SSLException {
     SslContextBuilder builder = GrpcSslContexts.configure(SslContextBuilder.forClient(),
-        SslProvider.JDK).trustManager(trustManager).protocols(PROTOCOLS);
+        PROVIDER).trustManager(trustManager).protocols(PROTOCOLS);
     if (keyManager != null) {
       builder.keyManager(keyManager);
     }
