@@ -222,8 +222,8 @@ final class AggregationBench {
     }
   }
 
-  static Figures propagation(Path root, int providers, int resourcesEach, double seconds,
-      double changesPerSecond, PrintStream out) throws Exception {
+  static Figures propagation(Path root, int providers, int resourcesEach, double warmup,
+      double seconds, double changesPerSecond, PrintStream out) throws Exception {
     out.printf("%n(g) aggregation: %,d providers in a separate process (half at industry node "
         + "%s, half at regional node %s), %d resources each, loopback mTLS%n", providers,
         INDUSTRY, REGIONAL, resourcesEach);
@@ -308,14 +308,16 @@ final class AggregationBench {
       List<double[]> directRuns = new ArrayList<>();
       long changes = 0;
       long lost = 0;
-      for (int run = 1; run <= 2; run++) {
+      // Run 0 warms up both processes' JIT at the same load; it is printed, not summarised.
+      for (int run = warmup > 0 ? 0 : 1; run <= 2; run++) {
         Thread.sleep(2000);
+        double length = run == 0 ? warmup : seconds;
         Path sends = root.resolve("sends-" + run + ".txt");
         String load0 = loadAverage();
         long cpu0 = ProviderFleet.cpuNanos();
         long wall0 = System.nanoTime();
-        String reply = fleet.command("changes " + seconds + " " + changesPerSecond + " " + sends,
-            Duration.ofSeconds((long) seconds + 120));
+        String reply = fleet.command("changes " + length + " " + changesPerSecond + " " + sends,
+            Duration.ofSeconds((long) length + 120));
         Thread.sleep(10_000); // what is not seen by now counts as lost
         double nodesCpu = (ProviderFleet.cpuNanos() - cpu0) / 1e9;
         double wall = (System.nanoTime() - wall0) / 1e9;
@@ -340,16 +342,19 @@ final class AggregationBench {
             missing++;
           }
         }
-        changes += lines.size();
-        lost += missing;
         double[] v = millis(via);
         double[] d = millis(direct);
-        viaRuns.add(v);
-        directRuns.add(d);
-        out.printf("  run %d: %s; load average %s → %s; %,d changes at %.0f/s for %.0f s; "
+        if (run > 0) {
+          changes += lines.size();
+          lost += missing;
+          viaRuns.add(v);
+          directRuns.add(d);
+        }
+        out.printf("  %s: %s; load average %s → %s; %,d changes at %.0f/s for %.0f s; "
             + "via industry: %s; direct: %s; superseded before seen: %d; not seen within 10 s: "
             + "%d; CPU of the nodes' process %.1f s over %.1f s wall (%.0f %% of one core)%n",
-            run, reply, load0, loadAverage(), lines.size(), changesPerSecond, seconds,
+            run == 0 ? "warm-up" : "run " + run, reply, load0, loadAverage(), lines.size(),
+            changesPerSecond, length,
             summary(v), summary(d), superseded, missing, nodesCpu, wall, 100 * nodesCpu / wall);
       }
 

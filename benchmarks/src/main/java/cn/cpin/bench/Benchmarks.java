@@ -242,7 +242,7 @@ public final class Benchmarks implements Callable<Integer> {
           verdict(heap <= AggregationBench.HEAP_TARGET_BYTES)));
     }
     AggregationBench.Figures f = AggregationBench.propagation(root.resolve("aggregation"),
-        providers, 3, seconds, changesPerSecond, System.out);
+        providers, 3, warmup, seconds, changesPerSecond, System.out);
     for (int run = 0; run < f.viaIndustryMs().size(); run++) {
       double[] via = f.viaIndustryMs().get(run);
       double[] direct = f.directMs().get(run);

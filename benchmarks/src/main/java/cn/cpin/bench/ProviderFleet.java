@@ -115,20 +115,29 @@ final class ProviderFleet {
           out.printf("ok dropped %d%n", dropped.size());
         }
         case "reconnect" -> {
-          List<CompletableFuture<?>> all = new ArrayList<>();
-          Semaphore permits = new Semaphore(200);
-          for (ProviderSimulator.Provider p : simulator.providers()) {
-            if (!p.client().connected()) {
-              permits.acquire();
-              all.add(p.connect().whenComplete((a, e) -> permits.release()));
+          // Passes until every provider has a stream: under load some TLS handshakes time out,
+          // and a provider may learn of a broken stream only after a pass began.
+          int attempts = 0;
+          int ok = 0;
+          for (int pass = 0; pass < 6; pass++) {
+            List<CompletableFuture<?>> all = new ArrayList<>();
+            Semaphore permits = new Semaphore(64);
+            for (ProviderSimulator.Provider p : simulator.providers()) {
+              if (!p.client().connected()) {
+                permits.acquire();
+                all.add(p.connect().whenComplete((a, e) -> permits.release()));
+              }
             }
+            attempts += all.size();
+            ok += completed(all, "reconnect");
+            Thread.sleep(3000);
           }
-          int ok = completed(all, "reconnect");
-          int resumed = 0;
+          int connected = 0;
           for (ProviderSimulator.Provider p : simulator.providers()) {
-            resumed += p.client().connected() ? 1 : 0;
+            connected += p.client().connected() ? 1 : 0;
           }
-          out.printf("ok reconnected %d of %d connected %d%n", ok, all.size(), resumed);
+          out.printf("ok reconnected %d of %d attempts; connected %d%n", ok, attempts,
+              connected);
         }
         case "touch-dropped" -> {
           ResourceMix mix = new ResourceMix(5);
