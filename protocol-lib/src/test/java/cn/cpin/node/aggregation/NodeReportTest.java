@@ -82,13 +82,19 @@ class NodeReportTest {
         PROVIDER.toString());
   }
 
+  /** A provider at the industry node that has published {@code resources} as its snapshot. */
+  ProviderClient publishing(List<Resource> resources) throws Exception {
+    ProviderClient client = provider();
+    client.connect().get(5, TimeUnit.SECONDS);
+    client.snapshot(resources).get(5, TimeUnit.SECONDS);
+    return client;
+  }
+
   @Test
   void regionalViewFollowsTheIndustryNodeAcrossDisconnectsAndRestarts() throws Exception {
     startUplink();
-    ProviderClient client = provider();
-    client.connect().get(5, TimeUnit.SECONDS);
     List<Resource> resources = new ArrayList<>(mix.resources("x", 30));
-    client.snapshot(resources).get(5, TimeUnit.SECONDS);
+    ProviderClient client = publishing(resources);
     String id = client.resourceId("x-0");
     await(() -> regional.inventory.size() == 30);
     Resource copy = regional.inventory.get(id).orElseThrow();
@@ -139,10 +145,8 @@ class NodeReportTest {
   @Test
   void aBurstOfChangesCutByARegionalRestartEndsExactlyAsPublished() throws Exception {
     startUplink();
-    ProviderClient client = provider();
-    client.connect().get(5, TimeUnit.SECONDS);
     List<Resource> resources = new ArrayList<>(mix.resources("b", 40));
-    client.snapshot(resources).get(5, TimeUnit.SECONDS);
+    ProviderClient client = publishing(resources);
     await(() -> regional.inventory.size() == 40);
     java.util.Random random = new java.util.Random(11);
     List<java.util.concurrent.CompletableFuture<?>> acks = new ArrayList<>();
