@@ -284,19 +284,46 @@ public final class Benchmarks implements Callable<Integer> {
           verdict(heap <= AggregationBench.HEAP_TARGET_BYTES)));
     }
     AggregationBench.Figures f = AggregationBench.propagation(root.resolve("aggregation"),
-        providers, 3, seconds, changesPerSecond, System.out);
-    double p99 = AggregationBench.percentile(f.viaIndustryMs(), 99);
-    rows.add(new Row("(g) change → regional view p50, via industry", AggregationBench.percentile(
-        f.viaIndustryMs(), 50), "ms", "", "", ""));
-    rows.add(new Row("(g) change → regional view p99, via industry", p99, "ms",
-        "<= 1000", fmtRatio(p99 / AggregationBench.LATENCY_TARGET_MS),
-        verdict(p99 <= AggregationBench.LATENCY_TARGET_MS && f.lost() == 0)));
-    double direct = AggregationBench.percentile(f.directMs(), 99);
-    rows.add(new Row("(g) change → regional view p99, direct", direct, "ms", "<= 1000",
-        fmtRatio(direct / AggregationBench.LATENCY_TARGET_MS),
-        verdict(direct <= AggregationBench.LATENCY_TARGET_MS && f.lost() == 0)));
-    notes.add(String.format(Locale.ROOT, "(g) %,d providers connected in %.1f s; %,d changes, "
-        + "%d not seen within 10 s", providers, f.connectSeconds(), f.changes(), f.lost()));
+        providers, 3, warmup, seconds, changesPerSecond, System.out);
+    for (int run = 0; run < f.viaIndustryMs().size(); run++) {
+      double[] via = f.viaIndustryMs().get(run);
+      double[] direct = f.directMs().get(run);
+      String which = " (run " + (run + 1) + ")";
+      rows.add(new Row("(g) change → regional view p50, via industry" + which,
+          AggregationBench.percentile(via, 50), "ms", "", "", ""));
+      double p99 = AggregationBench.percentile(via, 99);
+      rows.add(new Row("(g) change → regional view p99, via industry" + which, p99, "ms",
+          "<= 1000", fmtRatio(p99 / AggregationBench.LATENCY_TARGET_MS),
+          verdict(p99 <= AggregationBench.LATENCY_TARGET_MS && f.lost() == 0)));
+      rows.add(new Row("(g) change → regional view p50, direct" + which,
+          AggregationBench.percentile(direct, 50), "ms", "", "", ""));
+      double d99 = AggregationBench.percentile(direct, 99);
+      rows.add(new Row("(g) change → regional view p99, direct" + which, d99, "ms", "<= 1000",
+          fmtRatio(d99 / AggregationBench.LATENCY_TARGET_MS),
+          verdict(d99 <= AggregationBench.LATENCY_TARGET_MS && f.lost() == 0)));
+    }
+    rows.add(new Row("(g) regional resources wrong after drop/resume/industry restart",
+        f.wrongAfterRestart(), "", "0", "", verdict(f.wrongAfterRestart() == 0)));
+    notes.add(String.format(Locale.ROOT, "(g) %,d providers in their own process; %,d changes, "
+        + "%d not seen within 10 s; %,d resources OFFLINE at the regional node after dropping "
+        + "every 10th provider for three heartbeat intervals", providers, f.changes(), f.lost(),
+        f.offlineAfterDrop()));
+  }
+
+  /** "Max open files" of this process (soft/hard), from /proc/self/limits. */
+  static String openFileLimits() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(
+          "/proc/self/limits"))) {
+        if (line.startsWith("Max open files")) {
+          String[] f = line.substring("Max open files".length()).trim().split("\\s+");
+          return "open files soft " + f[0] + ", hard " + f[1];
+        }
+      }
+    } catch (java.io.IOException e) {
+      // not Linux
+    }
+    return "open files: unknown";
   }
 
   // ---- (a) resolution vs an empty RPC ------------------------------------------------------

@@ -1,5 +1,6 @@
 package cn.cpin.node;
 
+import cn.cpin.node.aggregation.InventoryIndicators;
 import cn.cpin.node.aggregation.NodeAggregation;
 import cn.cpin.node.monitoring.Indicators;
 import cn.cpin.node.monitoring.MonitoringCollector;
@@ -81,7 +82,7 @@ public class ChildNode implements NodeKind {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the monitoring spool: " + e.getMessage(), e);
     }
-    reportIndicatorsOfUnbuiltSystems(monitoring.collector());
+    new InventoryIndicators(aggregation.inventory()).reportTo(monitoring.collector());
     serviceCenter.reportTo(monitoring.collector(), context.nodeCode());
     selection = new NodeSelection(context, serviceCenter, aggregation.inventory(),
         identifierIssuer(context, trust), monitoring.collector());
@@ -167,17 +168,5 @@ public class ChildNode implements NodeKind {
     Map<String, io.grpc.Channel> fixed = Map.copyOf(nodes);
     selection.selector().setRemoteNodes(new RemoteSelection(() -> fixed));
     return channels;
-  }
-
-  // MON-002 gauges of systems this version does not have yet (B): nothing is registered,
-  // offered or open at this node, so each is truly 0. Each system replaces its line when it lands.
-  private static void reportIndicatorsOfUnbuiltSystems(MonitoringCollector collector) {
-    List<MonitoringCollector.Sample> none = List.of(new MonitoringCollector.Sample(Map.of(), 0));
-    for (String[] gauge : new String[][] {
-        {Indicators.RESOURCES_OFFERED, "1"}, {Indicators.UNITS_TOTAL, "1"},
-        {Indicators.UNITS_FREE, "1"}, {Indicators.FP16_PEAK_TOTAL, "TFLOPS"},
-        {Indicators.FP64_PEAK_TOTAL, "TFLOPS"}, {Indicators.PROVIDERS_ONLINE, "1"}}) {
-      collector.gauge(gauge[0], gauge[1], () -> none);
-    }
   }
 }

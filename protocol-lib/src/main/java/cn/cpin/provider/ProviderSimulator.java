@@ -68,10 +68,19 @@ public final class ProviderSimulator implements AutoCloseable {
      */
     public CompletableFuture<PublishInventoryResponse> change(int index, ResourceMix mix,
         Consumer<Resource> sent) {
-      synchronized (this) {
-        Resource changed = mix.changeFreeUnits(resources.get(index));
-        resources.set(index, changed);
+      return change(index, r -> {
+        Resource changed = mix.changeFreeUnits(r);
         sent.accept(changed);
+        return changed;
+      });
+    }
+
+    /** Replaces resource {@code index} by {@code how} applied to it and publishes it as a delta. */
+    public CompletableFuture<PublishInventoryResponse> change(int index,
+        java.util.function.UnaryOperator<Resource> how) {
+      synchronized (this) {
+        Resource changed = how.apply(resources.get(index));
+        resources.set(index, changed);
         lastSentNanos = System.nanoTime();
         return client.delta(List.of(changed), List.of()).thenCompose(ack ->
             ack.getStatus() == AckStatus.ACK_STATUS_RESYNC_REQUIRED ? resync() :

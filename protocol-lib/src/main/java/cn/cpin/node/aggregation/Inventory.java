@@ -34,8 +34,10 @@ import java.util.function.Consumer;
  * so that a million resources fit in a few hundred MiB (see docs/benchmarks.md). Resources are
  * never deleted: withdrawn ones stay {@code OFFLINE} so orders can still resolve them (AGG-002).
  *
- * <p>A write is durable before it is visible, and visible before it is acknowledged (AGG-004,
- * AGG-014); readers take a shared lock so a snapshot appears whole. A source whose last message is
+ * <p>A write is visible as a whole when applied, before its fsync, and durable before its version
+ * counts as acknowledged (AGG-004, AGG-014: durability is owed to the acknowledgement, not to
+ * readers); readers take a shared lock so a snapshot appears whole. A write the store refuses
+ * is withdrawn from the view again. A source whose last message is
  * older than three heartbeat intervals reads as {@code OFFLINE} (AGG-007, AGG-011). Thread-safe;
  * writes of one source are serialised on its {@link Source}.
  */
@@ -53,9 +55,9 @@ public final class Inventory {
   private final ReadWriteLock visibility = new ReentrantReadWriteLock();
   private final List<Consumer<Collection<String>>> listeners = new CopyOnWriteArrayList<>();
 
-  /** One resource as held in memory: its bytes and what the filters look at. */
+  /** One resource as held in memory: its bytes and what the filters and gauges look at. */
   private record Entry(Source source, String providerId, byte[] body, byte kind, byte status,
-      short province) {}
+      short province, int totalUnits, int freeUnits, float fp16Tflops, float fp64Tflops) {}
 
   /**
    * A publisher into this inventory: a provider publishing at this node, or an industry node
@@ -225,7 +227,8 @@ public final class Inventory {
     }
   }
 
-  // Durable first, then visible as a whole, then the caller acknowledges (AGG-004, AGG-014).
+  // Visible as a whole first, so that readers and the industry node's report need not wait for
+  // the fsync; the version is acknowledged only once durable (AGG-004, AGG-014).
   private void commit(Source source, long version, Collection<Resource> changed) {
     Map<String, byte[]> puts = new HashMap<>(changed.size() * 2 + 1);
     Map<String, Entry> next = new HashMap<>(changed.size() * 2 + 1);
@@ -235,10 +238,23 @@ public final class Inventory {
       next.put(r.getResourceId(), entryOf(source, r, body));
     }
     puts.put(SOURCE + source.key, Long.toString(version).getBytes(StandardCharsets.US_ASCII));
-    store.write(puts, List.of(), Map.of());
+    Map<String, Entry> previous = new HashMap<>(next.size() * 2 + 1);
     visibility.writeLock().lock();
     try {
-      entries.putAll(next);
+      for (Map.Entry<String, Entry> e : next.entrySet()) {
+        previous.put(e.getKey(), entries.put(e.getKey(), e.getValue()));
+      }
+    } finally {
+      visibility.writeLock().unlock();
+    }
+    notifyChanged(next.keySet());
+    try {
+      store.write(puts, List.of(), Map.of());
+    } catch (RuntimeException e) {
+      withdraw(previous);
+      throw e;
+    }
+    synchronized (source) {
       if (source.reported != null) {
         source.reported.addAll(next.keySet());
       } else {
@@ -247,10 +263,25 @@ public final class Inventory {
         }
       }
       source.acknowledgedVersion = version;
+    }
+  }
+
+  // The store failed: readers see again what they saw before the write; the publisher, never
+  // acknowledged, sends it again.
+  private void withdraw(Map<String, Entry> previous) {
+    visibility.writeLock().lock();
+    try {
+      for (Map.Entry<String, Entry> e : previous.entrySet()) {
+        if (e.getValue() == null) {
+          entries.remove(e.getKey());
+        } else {
+          entries.put(e.getKey(), e.getValue());
+        }
+      }
     } finally {
       visibility.writeLock().unlock();
     }
-    notifyChanged(next.keySet());
+    notifyChanged(previous.keySet());
   }
 
   private void notifyChanged(Collection<String> ids) {
@@ -330,6 +361,62 @@ public final class Inventory {
     return true;
   }
 
+  /** What the inventory holds of one compute kind, as monitoring reports it (MON-002). */
+  public record KindTotals(long registered, long offered, long totalUnits, long freeUnits,
+      double fp16Tflops, double fp64Tflops) {}
+
+  /**
+   * Per compute kind, over the resources of providers publishing at this node (an industry
+   * node's reported resources are its own to count): resources held (OFFLINE included), those
+   * offered (not OFFLINE as readers see them), and units and peak throughput over the offered
+   * ones. One pass over the memory view.
+   */
+  public Map<ComputeKind, KindTotals> totalsByKind() {
+    Map<ComputeKind, long[]> counts = new java.util.EnumMap<>(ComputeKind.class);
+    Map<ComputeKind, double[]> peaks = new java.util.EnumMap<>(ComputeKind.class);
+    visibility.readLock().lock();
+    try {
+      long now = clock.millis();
+      for (Entry e : entries.values()) {
+        if (e.source.providerId == null) {
+          continue;
+        }
+        ComputeKind kind = ComputeKind.forNumber(e.kind);
+        if (kind == null) {
+          kind = ComputeKind.COMPUTE_KIND_UNSPECIFIED;
+        }
+        long[] c = counts.computeIfAbsent(kind, k -> new long[4]);
+        double[] p = peaks.computeIfAbsent(kind, k -> new double[2]);
+        c[0]++;
+        if (statusOf(e, now) != ResourceStatus.RESOURCE_STATUS_OFFLINE_VALUE) {
+          c[1]++;
+          c[2] += e.totalUnits;
+          c[3] += e.freeUnits;
+          p[0] += (double) e.totalUnits * e.fp16Tflops;
+          p[1] += (double) e.totalUnits * e.fp64Tflops;
+        }
+      }
+    } finally {
+      visibility.readLock().unlock();
+    }
+    Map<ComputeKind, KindTotals> totals = new java.util.EnumMap<>(ComputeKind.class);
+    counts.forEach((kind, c) -> totals.put(kind, new KindTotals(c[0], c[1], c[2], c[3],
+        peaks.get(kind)[0], peaks.get(kind)[1])));
+    return totals;
+  }
+
+  /** Providers publishing at this node that are not silent (AGG-007). */
+  public int providersOnline() {
+    long now = clock.millis();
+    int online = 0;
+    for (Source source : sources.values()) {
+      if (source.providerId != null && !isSilent(source, now)) {
+        online++;
+      }
+    }
+    return online;
+  }
+
   /** Number of resources held, OFFLINE included. */
   public int size() {
     return entries.size();
@@ -357,7 +444,10 @@ public final class Inventory {
     int status = r.getStatusValue() == 0 ? ResourceStatus.RESOURCE_STATUS_AVAILABLE_VALUE
         : r.getStatusValue();
     return new Entry(source, intern(r.getProvenance().getProviderId()), body,
-        (byte) r.getComputeKindValue(), (byte) status, province(r.getSite().getProvinceCode()));
+        (byte) r.getComputeKindValue(), (byte) status, province(r.getSite().getProvinceCode()),
+        r.getCapacity().getTotalUnits(), r.getCapacity().getFreeUnits(),
+        (float) Throughputs.tflops(r.getFp16Peak()),
+        (float) Throughputs.tflops(r.getFp64Peak()));
   }
 
   private String intern(String providerId) {

@@ -262,25 +262,16 @@ final class SelectionIndex {
     return next;
   }
 
-  /** Throughput unit conversion (SEL-003): FLOPS to TFLOPS, OPS to TOPS. */
+  /** Throughput unit conversion (SEL-003), as the inventory's gauges convert too. */
   static final class Units {
     private Units() {}
 
     static double tflops(Throughput t) {
-      return switch (t.getUnit()) {
-        case THROUGHPUT_UNIT_GFLOPS -> t.getValue() / 1_000;
-        case THROUGHPUT_UNIT_TFLOPS -> t.getValue();
-        case THROUGHPUT_UNIT_PFLOPS -> t.getValue() * 1_000;
-        default -> 0;
-      };
+      return cn.cpin.node.aggregation.Throughputs.tflops(t);
     }
 
     static double tops(Throughput t) {
-      return switch (t.getUnit()) {
-        case THROUGHPUT_UNIT_TOPS -> t.getValue();
-        case THROUGHPUT_UNIT_POPS -> t.getValue() * 1_000;
-        default -> 0;
-      };
+      return cn.cpin.node.aggregation.Throughputs.tops(t);
     }
   }
 }

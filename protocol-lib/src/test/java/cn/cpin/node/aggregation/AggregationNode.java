@@ -59,6 +59,8 @@ final class AggregationNode implements AutoCloseable {
   KeyValueStore store;
   Inventory inventory;
   private Server server;
+  /** Whether calls run on the transport's thread (the default) or on gRPC's own pool. */
+  private boolean directExecutor = true;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   AggregationNode(NodeCode code, Path dir, MutableClock clock) throws Exception {
@@ -84,7 +86,11 @@ final class AggregationNode implements AutoCloseable {
     ResourceIdentifiers identifiers = (provider, key) -> issued.computeIfAbsent(
         provider + "\n" + key,
         k -> Identifier.of(code, IdentifierKind.RESOURCE, serials.incrementAndGet()).toString());
-    server = InProcessServerBuilder.forName(name).directExecutor()
+    InProcessServerBuilder builder = InProcessServerBuilder.forName(name);
+    if (directExecutor) {
+      builder.directExecutor();
+    }
+    server = builder
         .addService(new ProviderInventoryServiceImpl(inventory, identifiers, provider -> { },
             clock))
         .addService(new NodeAggregationServiceImpl(inventory))
@@ -93,6 +99,14 @@ final class AggregationNode implements AutoCloseable {
         .intercept(new TestCallers())
         .intercept(new ErrorMappingInterceptor((method, e) -> unexpected.add(method + " " + e)))
         .build().start();
+  }
+
+  /**
+   * From the next start on, handles calls on a pool as a network server does, so that a client
+   * can have several messages in flight.
+   */
+  void serveOnPool() {
+    directExecutor = false;
   }
 
   /** Stops and starts again on the same data directory, as a node restart does. */
