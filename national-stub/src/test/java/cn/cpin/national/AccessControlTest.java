@@ -14,32 +14,21 @@ import cn.cpin.trust.v1.ListRevocationsResponse;
 import cn.cpin.trust.v1.RevocationServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SEC-006 and SEC-007 at the national node: each RPC admits only the roles the standard's access
  * rules list, whatever valid CPIN certificate the caller presents.
  */
 class AccessControlTest {
-  @TempDir
-  Path dataRoot;
+  @RegisterExtension
+  final TrustNodes nodes = new TrustNodes();
 
-  private TrustNodes nodes;
-
-  @AfterEach
-  void stopAll() {
-    if (nodes != null) {
-      nodes.close();
-    }
-  }
 
   @Test
   void nationalNodeAdmitsOnlyTheRolesOfEachRpc() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     TrustNodes.Node national = nodes.startNational();
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
     TrustNodes.Node industry = nodes.startChild(NodeProfile.INDUSTRY, "86.44.C",

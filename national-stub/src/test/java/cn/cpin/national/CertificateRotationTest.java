@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import cn.cpin.node.v1.GetNodeInfoRequest;
 import cn.cpin.node.v1.NodeInfoServiceGrpc;
-import cn.cpin.protocol.pki.CertificateAuthority;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -18,7 +17,6 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import java.math.BigInteger;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -27,9 +25,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SEC-009: with short-lived node certificates, a regional node renews its certificate while it
@@ -41,17 +38,9 @@ class CertificateRotationTest {
   private static final long CALL_EVERY_MILLIS = 50;
   private static final long NEW_CHANNEL_EVERY_MILLIS = 2_000;
 
-  @TempDir
-  Path dataRoot;
+  @RegisterExtension
+  final TrustNodes nodes = new TrustNodes();
 
-  private TrustNodes nodes;
-
-  @AfterEach
-  void stopAll() {
-    if (nodes != null) {
-      nodes.close();
-    }
-  }
 
   /**
    * With {@code --certificate-validity PT6S} a node certificate is renewed 4 s after it was
@@ -59,7 +48,6 @@ class CertificateRotationTest {
    */
   @Test
   void regionalNodeRotatesItsCertificateWithoutFailingACall() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     nodes.startNational("--certificate-validity", "PT6S");
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
 
@@ -111,7 +99,6 @@ class CertificateRotationTest {
    */
   @Test
   void shortValidityIsRenewedAtTwoThirdsOfIt() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     TrustNodes.Node national = nodes.startNational("--certificate-validity", "PT6S");
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
 

@@ -29,10 +29,9 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SEC-002 and SEC-003 end to end: the national operator allocates a node code, the node enrolls
@@ -44,20 +43,12 @@ class EnrollmentTest {
   private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
   private static final int URI_SAN = 6;
 
-  @TempDir
-  Path dataRoot;
-
-  private TrustNodes nodes;
+  @RegisterExtension
+  final TrustNodes nodes = new TrustNodes();
 
   @BeforeEach
   void startNational() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     nodes.startNational();
-  }
-
-  @AfterEach
-  void stopAll() {
-    nodes.close();
   }
 
   @Test
@@ -162,7 +153,7 @@ class EnrollmentTest {
         args))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("--enrollment-token-file");
-    assertThat(dataRoot.resolve("86.44").resolve("pki").resolve("node-chain.pem")).doesNotExist();
+    assertThat(nodes.root().resolve("86.44").resolve("pki").resolve("node-chain.pem")).doesNotExist();
   }
 
   @Test

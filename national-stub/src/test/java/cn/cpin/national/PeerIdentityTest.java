@@ -16,33 +16,22 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SEC-005 and SEC-006 for "the SAN of another node": a client refuses a server that presents
  * another node's identity, and a node cannot act for another node's code.
  */
 class PeerIdentityTest {
-  @TempDir
-  Path dataRoot;
+  @RegisterExtension
+  final TrustNodes nodes = new TrustNodes();
 
-  private TrustNodes nodes;
-
-  @AfterEach
-  void stopAll() {
-    if (nodes != null) {
-      nodes.close();
-    }
-  }
 
   @Test
   void clientRefusesAServerNamedAsAnotherNode() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     nodes.startNational();
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
 
@@ -64,7 +53,6 @@ class PeerIdentityTest {
 
   @Test
   void aNodeCannotRenewTheCertificateOfAnotherNode() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     TrustNodes.Node national = nodes.startNational();
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
     nodes.allocate("86.31");

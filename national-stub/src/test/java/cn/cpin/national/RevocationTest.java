@@ -19,14 +19,12 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.math.BigInteger;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLHandshakeException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SEC-010 and SEC-011: a participant certificate revoked at the national feed is refused by the
@@ -37,21 +35,12 @@ class RevocationTest {
   private static final long REFUSAL_DEADLINE_MILLIS = 10_000;
   private static final long POLL_MILLIS = 100;
 
-  @TempDir
-  Path dataRoot;
+  @RegisterExtension
+  final TrustNodes nodes = new TrustNodes();
 
-  private TrustNodes nodes;
-
-  @AfterEach
-  void stopAll() {
-    if (nodes != null) {
-      nodes.close();
-    }
-  }
 
   @Test
   void revokedParticipantIsRefusedWithinSecondsAndAfterRestart() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     TrustNodes.Node national = nodes.startNational();
     TrustNodes.Node regional = nodes.startRegional("86.44", nodes.allocate("86.44"));
 

@@ -20,7 +20,6 @@ import com.google.protobuf.util.Timestamps;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,9 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * MON-002 (category 11) and MON-010 end to end, with real nodes and real mutual TLS: each security
@@ -44,21 +42,12 @@ class SecurityMonitoringTest {
   private static final String SUSPEND_RPC =
       "cpin.servicecenter.v1.ParticipantService/SuspendParticipant";
 
-  @TempDir
-  Path dataRoot;
+  @RegisterExtension
+  final TrustNodes nodes = new TrustNodes();
 
-  private TrustNodes nodes;
-
-  @AfterEach
-  void stopAll() {
-    if (nodes != null) {
-      nodes.close();
-    }
-  }
 
   @Test
   void securityEventsOfARegionalNodeReachTheNationalNode() throws Exception {
-    nodes = new TrustNodes(dataRoot);
     TrustNodes.Node national = nodes.startNational();
     List<String> args = new ArrayList<>(nodes.childArgs("86.44", national.endpoint(),
         nodes.allocate("86.44")));

@@ -35,25 +35,33 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import picocli.CommandLine;
 
 /**
  * In-process CPIN nodes on loopback with real mutual TLS, for the trust-layer integration tests:
  * each node has its own data directory and its own captured event log. Closing stops every node
  * still running, youngest first (so children end their streams before their parent stops), and
- * every channel opened through it.
+ * every channel opened through it. A test registers it with {@code @RegisterExtension}: it works
+ * under a temporary directory of its own and closes (and deletes it) after each test.
  */
-final class TrustNodes implements AutoCloseable {
+final class TrustNodes implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
   /** A running (or stopped) in-process node. */
   static final class Node {
     final String code;
@@ -102,15 +110,31 @@ final class TrustNodes implements AutoCloseable {
     }
   }
 
-  private final Path root;
+  private Path root;
   private final List<Node> running = new ArrayList<>();
   private final List<Node> all = new ArrayList<>();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private Node national;
   private String nationalEndpoint;
 
-  TrustNodes(Path root) {
-    this.root = root;
+  /** Where the nodes' data directories are ({@code <root>/<node code>}). */
+  Path root() {
+    return root;
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    root = Files.createTempDirectory("cpin-trust-nodes-");
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws IOException {
+    close();
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   /** Starts the national stub on a fresh data directory, with extra command-line options. */
