@@ -5,8 +5,8 @@ import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * The matched rows of one request: runs of rows of one bucket, each row with its line (or -1
- * for the public network), and the matched set's minimum and maximum of every criterion
+ * The matched rows of one request: runs of rows of one bucket, each row of a run scanned with
+ * dedicated lines also with its line (or -1 for the public network), and the matched set's minimum and maximum of every criterion
  * (SEL-005). Pooled, since a broad demand matches hundreds of thousands of rows.
  */
 final class Matches {
@@ -23,6 +23,7 @@ final class Matches {
   int runs;
   Bucket[] runBucket = new Bucket[16];
   int[] runEnd = new int[16];
+  boolean[] runWithLines = new boolean[16];
   final double[] min = new double[4];
   final double[] max = new double[4];
 
@@ -64,15 +65,21 @@ final class Matches {
     }
   }
 
-  /** Closes the run of matches of {@code b} that began at {@code first}, if any. */
-  void endRun(Bucket b, int first) {
+  /**
+   * Closes the run of matches of {@code b} that began at {@code first}, if any.
+   *
+   * @param withLines whether the run's rows have lines (else all are over the public network)
+   */
+  void endRun(Bucket b, int first, boolean withLines) {
     if (size == first) {
       return;
     }
     if (runs == runBucket.length) {
       runBucket = Arrays.copyOf(runBucket, runs * 2);
       runEnd = Arrays.copyOf(runEnd, runs * 2);
+      runWithLines = Arrays.copyOf(runWithLines, runs * 2);
     }
+    runWithLines[runs] = withLines;
     runBucket[runs] = b;
     runEnd[runs++] = size;
   }
@@ -81,7 +88,7 @@ final class Matches {
    * Adds matched rows of {@code b} reached over the public network, whose latency is the
    * bucket's: the common case, in one tight loop.
    *
-   * @param performance the performance column, or null for FP16 if stated, else CPU cores
+   * @param performance the column of the demand's performance criterion
    */
   void addPublic(Bucket b, int[] rows, int n, double[] performance, double latency) {
     if (n == 0) {
@@ -89,8 +96,6 @@ final class Matches {
     }
     final long[] price = b.price;
     final int[] uplink = b.uplink;
-    final double[] fp16 = b.fp16;
-    final int[] cores = b.cores;
     long minPrice = Long.MAX_VALUE;
     long maxPrice = Long.MIN_VALUE;
     double minPerformance = Double.POSITIVE_INFINITY;
@@ -100,11 +105,10 @@ final class Matches {
     for (int j = 0; j < n; j++) {
       int i = rows[j];
       row[size + j] = i;
-      line[size + j] = -1;
       long p = price[i];
       minPrice = Math.min(minPrice, p);
       maxPrice = Math.max(maxPrice, p);
-      double f = performance != null ? performance[i] : fp16[i] > 0 ? fp16[i] : cores[i];
+      double f = performance[i];
       minPerformance = f < minPerformance ? f : minPerformance;
       maxPerformance = f > maxPerformance ? f : maxPerformance;
       int u = uplink[i];
@@ -112,13 +116,13 @@ final class Matches {
       maxUplink = Math.max(maxUplink, u);
     }
     size += n;
-    criterion(Selector.PRICE, minPrice);
-    criterion(Selector.PRICE, maxPrice);
-    criterion(Selector.PERFORMANCE, minPerformance);
-    criterion(Selector.PERFORMANCE, maxPerformance);
-    criterion(Selector.LATENCY, latency);
-    criterion(Selector.BANDWIDTH, minUplink);
-    criterion(Selector.BANDWIDTH, maxUplink);
+    criterion(Scoring.PRICE, minPrice);
+    criterion(Scoring.PRICE, maxPrice);
+    criterion(Scoring.PERFORMANCE, minPerformance);
+    criterion(Scoring.PERFORMANCE, maxPerformance);
+    criterion(Scoring.LATENCY, latency);
+    criterion(Scoring.BANDWIDTH, minUplink);
+    criterion(Scoring.BANDWIDTH, maxUplink);
   }
 
   void criterion(int c, double value) {

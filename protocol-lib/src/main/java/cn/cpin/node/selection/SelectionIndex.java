@@ -69,6 +69,8 @@ final class SelectionIndex {
     double[] fp64 = new double[0];
     /** TOPS; 0 when not stated. */
     double[] int8 = new double[0];
+    /** SEL-005's performance when a demand names no precision: FP16 if stated, else CPU cores. */
+    double[] fp16OrCores = new double[0];
     long[] memory = new long[0];
     long[] storage = new long[0];
     int[] freeUnits = new int[0];
@@ -109,6 +111,7 @@ final class SelectionIndex {
         fp32 = Arrays.copyOf(fp32, capacity);
         fp64 = Arrays.copyOf(fp64, capacity);
         int8 = Arrays.copyOf(int8, capacity);
+        fp16OrCores = Arrays.copyOf(fp16OrCores, capacity);
         memory = Arrays.copyOf(memory, capacity);
         storage = Arrays.copyOf(storage, capacity);
         freeUnits = Arrays.copyOf(freeUnits, capacity);
@@ -159,6 +162,7 @@ final class SelectionIndex {
       b.fp32[row] = Units.tflops(r.getFp32Peak());
       b.fp64[row] = Units.tflops(r.getFp64Peak());
       b.int8[row] = Units.tops(r.getInt8Peak());
+      b.fp16OrCores[row] = b.fp16[row] > 0 ? b.fp16[row] : b.cores[row];
       b.memory[row] = r.getMemoryGib();
       b.storage[row] = r.getStorageGib();
       b.freeUnits[row] = r.getCapacity().getFreeUnits();

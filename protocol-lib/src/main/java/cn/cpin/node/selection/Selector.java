@@ -1,5 +1,10 @@
 package cn.cpin.node.selection;
 
+import static cn.cpin.node.selection.Scoring.BANDWIDTH;
+import static cn.cpin.node.selection.Scoring.LATENCY;
+import static cn.cpin.node.selection.Scoring.PERFORMANCE;
+import static cn.cpin.node.selection.Scoring.PRICE;
+
 import cn.cpin.aggregation.v1.OfferConstraints;
 import cn.cpin.aggregation.v1.Resource;
 import cn.cpin.common.v1.ComputeKind;
@@ -55,11 +60,6 @@ import java.util.function.Supplier;
 public final class Selector {
   static final int DEFAULT_CANDIDATES = 10;
   static final double[] DEFAULT_WEIGHTS = {0.4, 0.3, 0.2, 0.1};
-  /** The criteria of SEL-005, as indices of per-criterion arrays. */
-  static final int PRICE = 0;
-  static final int PERFORMANCE = 1;
-  static final int LATENCY = 2;
-  static final int BANDWIDTH = 3;
   /** A demand's share of the machine: the calling thread and the common pool's workers. */
   private static final int PARTS = Math.min(4, ForkJoinPool.getCommonPoolParallelism() + 1);
   /** Below this many rows one thread is quicker than handing work to another. */
@@ -505,12 +505,12 @@ public final class Selector {
         out.row[out.size] = i;
         out.line[out.size++] = line;
         out.criterion(PRICE, b.price[i]);
-        out.criterion(PERFORMANCE, performance(b, i, q));
+        out.criterion(PERFORMANCE, performanceColumn(b, q)[i]);
         out.criterion(LATENCY, latency);
         out.criterion(BANDWIDTH, bandwidth);
       }
     }
-    out.endRun(b, first);
+    out.endRun(b, first, lines);
   }
 
   private static boolean inside(long[] windows, Query q) {
@@ -591,25 +591,14 @@ public final class Selector {
         ? total - orders.bookedPeak(resourceId, q.windowStart, q.windowEnd) : total;
   }
 
-  /** The column {@link #performance} reads, or null when it depends on the row. */
+  // SEL-005: the demanded precision's peak, else FP16 if stated, else CPU cores.
   private static double[] performanceColumn(Bucket b, Query q) {
     return switch (q.performance) {
       case 16 -> b.fp16;
       case 32 -> b.fp32;
       case 64 -> b.fp64;
       case 8 -> b.int8;
-      default -> null;
-    };
-  }
-
-  // SEL-005: the demanded precision's peak, else FP16 if stated, else CPU cores.
-  private static double performance(Bucket b, int i, Query q) {
-    return switch (q.performance) {
-      case 16 -> b.fp16[i];
-      case 32 -> b.fp32[i];
-      case 64 -> b.fp64[i];
-      case 8 -> b.int8[i];
-      default -> b.fp16[i] > 0 ? b.fp16[i] : b.cores[i];
+      default -> b.fp16OrCores;
     };
   }
 
@@ -630,6 +619,11 @@ public final class Selector {
       bucket = new Bucket[capacity];
       row = new int[capacity];
       line = new int[capacity];
+    }
+
+    /** Below this estimate a match cannot enter the list (see {@link Scoring#MARGIN}). */
+    double cut() {
+      return size == score.length ? score[size - 1] - Scoring.MARGIN : Double.NEGATIVE_INFINITY;
     }
 
     /** Offers a match; most matches cost one comparison with the current last and no allocation. */
@@ -667,28 +661,48 @@ public final class Selector {
   }
 
   /** The best {@code wanted} of one part's matches, scored over the whole matched set. */
-  private Best best(Query q, Matches m, int wanted, double[] weights, double[] min,
-      double[] max) {
-    boolean network = q.user >= 0;
+  private Best best(Query q, Matches m, int wanted, Scoring scoring) {
     Best best = new Best(wanted);
+    final int[] rows = m.row;
     int k = 0;
     for (int r = 0; r < m.runs; r++) {
-      Bucket b = m.runBucket[r];
-      double publicLatencyScore = normalized(LATENCY, publicLatency(q, b), min[LATENCY],
-          max[LATENCY], network);
-      for (; k < m.runEnd[r]; k++) {
-        int i = m.row[k];
-        int line = m.line[k];
-        double total = 0;
-        total += weights[PRICE] * normalized(PRICE, b.price[i], min[PRICE], max[PRICE], network);
-        total += weights[PERFORMANCE] * normalized(PERFORMANCE, performance(b, i, q),
-            min[PERFORMANCE], max[PERFORMANCE], network);
-        total += weights[LATENCY] * (line < 0 ? publicLatencyScore : normalized(LATENCY,
-            q.lineLatencyMs(line), min[LATENCY], max[LATENCY], network));
-        total += weights[BANDWIDTH] * normalized(BANDWIDTH,
-            line >= 0 ? q.lineBandwidth(line) : b.uplink[i], min[BANDWIDTH], max[BANDWIDTH],
-            network);
-        best.offer(total, b.price[i], b, i, line);
+      final Bucket b = m.runBucket[r];
+      final long[] price = b.price;
+      final double[] performance = performanceColumn(b, q);
+      final int[] uplink = b.uplink;
+      final double latency = publicLatency(q, b);
+      final int end = m.runEnd[r];
+      if (m.runWithLines[r]) {
+        for (; k < end; k++) {
+          int i = rows[k];
+          int line = m.line[k];
+          double score = scoring.score(price[i], performance[i],
+              line < 0 ? latency : q.lineLatencyMs(line),
+              line < 0 ? uplink[i] : q.lineBandwidth(line));
+          best.offer(score, price[i], b, i, line);
+        }
+        continue;
+      }
+      // Most matches cannot enter the best-list: the estimate turns them away, and only those
+      // it puts near the list's last or above get the exact score.
+      final double base = scoring.estimateBase(latency);
+      final double priceOrigin = scoring.priceOrigin;
+      final double priceSlope = scoring.priceSlope;
+      final double performanceOrigin = scoring.performanceOrigin;
+      final double performanceSlope = scoring.performanceSlope;
+      final double bandwidthOrigin = scoring.bandwidthOrigin;
+      final double bandwidthSlope = scoring.bandwidthSlope;
+      double cut = best.cut();
+      for (; k < end; k++) {
+        int i = rows[k];
+        if (base + (price[i] - priceOrigin) * priceSlope
+            + (performance[i] - performanceOrigin) * performanceSlope
+            + (uplink[i] - bandwidthOrigin) * bandwidthSlope < cut) {
+          continue;
+        }
+        best.offer(scoring.score(price[i], performance[i], latency, uplink[i]), price[i], b, i,
+            -1);
+        cut = best.cut();
       }
     }
     return best;
@@ -712,9 +726,10 @@ public final class Selector {
         max[cr] = Math.max(max[cr], m.max[cr]);
       }
     }
+    Scoring scoring = new Scoring(weights, min, max, network);
     Best[] bests = new Best[parts.length];
     IntConsumer rankPart = p -> bests[p] = best(q, parts[p], Math.min(wanted, matched),
-        weights, min, max);
+        scoring);
     if (matched >= PARALLEL_ROWS) {
       inParallel(parts.length, rankPart);
     } else {
@@ -744,7 +759,7 @@ public final class Selector {
       }
       double latency = line >= 0 ? q.lineLatencyMs(line) : publicLatency(q, b);
       double bandwidth = line >= 0 ? q.lineBandwidth(line) : b.uplink[i];
-      double[] raw = {b.price[i], performance(b, i, q), latency, bandwidth};
+      double[] raw = {b.price[i], performanceColumn(b, q)[i], latency, bandwidth};
       long cost = estimatedCost(q, b.price[i], line);
       Candidate.Builder c = Candidate.newBuilder()
           .setRank(out.size() + 1)
@@ -758,7 +773,7 @@ public final class Selector {
           Criterion.CRITERION_LATENCY, Criterion.CRITERION_BANDWIDTH};
       double[] norm = new double[4];
       for (int cr = 0; cr < 4; cr++) {
-        norm[cr] = normalized(cr, raw[cr], min[cr], max[cr], network);
+        norm[cr] = scoring.normalized(cr, raw[cr]);
         c.addCriterionScores(CriterionScore.newBuilder().setCriterion(criteria[cr])
             .setRawValue(Double.isNaN(raw[cr]) ? 0 : raw[cr]).setRawUnit(units[cr])
             .setNormalizedValue(norm[cr]).setWeight(weights[cr])
@@ -794,18 +809,6 @@ public final class Selector {
       out.add(c.build());
     }
     return out;
-  }
-
-  private static double normalized(int criterion, double x, double min, double max,
-      boolean network) {
-    if ((criterion == LATENCY || criterion == BANDWIDTH) && !network) {
-      return 0;
-    }
-    if (max == min) {
-      return 1;
-    }
-    boolean lowerIsBetter = criterion == PRICE || criterion == LATENCY;
-    return lowerIsBetter ? (max - x) / (max - min) : (x - min) / (max - min);
   }
 
   /** SEL-005: preferences over their sum, or the defaults when all are zero. */

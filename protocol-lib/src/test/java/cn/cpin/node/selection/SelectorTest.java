@@ -310,6 +310,39 @@ class SelectorTest {
     assertThat(selector.select(request, false)).isEqualTo(answer); // deterministic (SEL-006)
   }
 
+  /**
+   * SEL-006's tie-breaks among many equal matches, which ranking must not lose to its shortcuts:
+   * resources equal in every criterion and price, added in a shuffled order in two provinces,
+   * rank by resource id alone.
+   */
+  @Test
+  void equalMatchesAmongManyRankByResourceId() {
+    List<Long> serials = new ArrayList<>();
+    for (long s = 1; s <= 80_000; s++) {
+      serials.add(s);
+    }
+    java.util.Collections.shuffle(serials, new Random(3));
+    for (long s : serials) {
+      Resource r = ai(s % 2 == 0 ? "44" : "11", 8, 100, "CNY").toBuilder()
+          .setResourceId(Identifier.of(REGIONAL, IdentifierKind.RESOURCE, 1_000_000 + s)
+              .toString()).build();
+      add(r);
+    }
+    DemandConstraints.Builder sameLatency = DemandConstraints.newBuilder(); // no user province
+    List<String> expected = serials.stream()
+        .map(s -> Identifier.of(REGIONAL, IdentifierKind.RESOURCE, 1_000_000 + s).toString())
+        .sorted().limit(20).toList();
+
+    SelectResourcesResponse answer = selector.select(request(sameLatency).toBuilder()
+        .setMaxCandidates(20).build(), false);
+
+    assertThat(answer.getMatchedResourceCount()).isEqualTo(80_000);
+    assertThat(answer.getCandidatesList()).extracting(Candidate::getResourceId)
+        .containsExactlyElementsOf(expected);
+    assertThat(answer.getCandidatesList()).extracting(Candidate::getTotalScore).containsOnly(
+        answer.getCandidates(0).getTotalScore());
+  }
+
   private static double[] raw(Resource r) {
     double latency = NETWORK.latencyMs(NETWORK.index("44"),
         NETWORK.index(r.getSite().getProvinceCode()));
