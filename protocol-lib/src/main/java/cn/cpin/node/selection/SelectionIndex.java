@@ -91,7 +91,7 @@ final class SelectionIndex {
 
     static boolean offered(byte status) {
       return status == ResourceStatus.RESOURCE_STATUS_AVAILABLE_VALUE
-          || status == ResourceStatus.RESOURCE_STATUS_DEGRADED_VALUE;
+          | status == ResourceStatus.RESOURCE_STATUS_DEGRADED_VALUE;
     }
 
     String nodeName(int row) {

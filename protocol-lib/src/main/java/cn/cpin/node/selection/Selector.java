@@ -410,9 +410,7 @@ public final class Selector {
         }
         return kept;
       });
-    } else {
-      f.add((b, rows, n) -> RowFilter.atLeast(b.freeUnits, q.units, rows, n));
-    }
+    } // else the units free now, which the scan tests with the status in its first pass
     if (q.lines.isEmpty()) { // the public network: bandwidth and cost are columns too
       if (q.minBandwidth > 0) {
         f.add(q.user < 0 ? (b, rows, n) -> 0
@@ -466,13 +464,15 @@ public final class Selector {
     final double publicLatency = publicLatency(q, b);
     final boolean lines = !q.lines.isEmpty();
     final boolean required = q.policy == DedicatedLinePolicy.DEDICATED_LINE_POLICY_REQUIRED;
+    final int[] free = b.freeUnits;
+    final long units = q.c.hasTimeWindow() ? Long.MIN_VALUE : q.units; // else a filter's
     final int first = out.size;
     for (int base = 0; base < b.size; base += Matches.CHUNK) {
       int end = Math.min(b.size, base + Matches.CHUNK);
       int n = 0;
       for (int i = base; i < end; i++) {
         rows[n] = i;
-        n += Bucket.offered(status[i]) ? 1 : 0;
+        n += Bucket.offered(status[i]) & free[i] >= units ? 1 : 0;
       }
       for (int f = 0; f < filters.length && n > 0; f++) {
         n = filters[f].keep(b, rows, n);
