@@ -5,9 +5,12 @@ import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * The matched rows of one request: runs of rows of one bucket, each row of a run scanned with
- * dedicated lines also with its line (or -1 for the public network), and the matched set's minimum and maximum of every criterion
- * (SEL-005). Pooled, since a broad demand matches hundreds of thousands of rows.
+ * The matched rows of one request and the matched set's minimum and maximum of every criterion
+ * (SEL-005), in segments of rows of one bucket. A segment scanned with dedicated lines has a line
+ * (or -1 for the public network) for each row; one over the public network, a chunk's matches,
+ * has instead its best price, performance and bandwidth, so that ranking can pass over segments
+ * that cannot reach its best-list. Pooled, since a broad demand matches hundreds of thousands of
+ * rows.
  */
 final class Matches {
   static final int CHUNK = 4096;
@@ -20,10 +23,13 @@ final class Matches {
   int size;
   int[] row = new int[CHUNK];
   int[] line = new int[CHUNK];
-  int runs;
-  Bucket[] runBucket = new Bucket[16];
-  int[] runEnd = new int[16];
-  boolean[] runWithLines = new boolean[16];
+  int segments;
+  Bucket[] segmentBucket = new Bucket[16];
+  int[] segmentEnd = new int[16];
+  boolean[] segmentWithLines = new boolean[16];
+  double[] lowestPrice = new double[16];
+  double[] highestPerformance = new double[16];
+  double[] highestBandwidth = new double[16];
   final double[] min = new double[4];
   final double[] max = new double[4];
 
@@ -33,7 +39,7 @@ final class Matches {
       Matches m = POOL.poll();
       out[p] = m != null ? m : new Matches();
       out[p].size = 0;
-      out[p].runs = 0;
+      out[p].segments = 0;
       Arrays.fill(out[p].min, Double.POSITIVE_INFINITY);
       Arrays.fill(out[p].max, Double.NEGATIVE_INFINITY);
     }
@@ -42,7 +48,7 @@ final class Matches {
 
   static void release(Matches[] parts) {
     for (Matches m : parts) {
-      Arrays.fill(m.runBucket, 0, m.runs, null);
+      Arrays.fill(m.segmentBucket, 0, m.segments, null);
       if (m.row.length <= KEPT_ROWS && POOL.size() < POOLED) {
         POOL.offer(m);
       }
@@ -65,28 +71,21 @@ final class Matches {
     }
   }
 
-  /**
-   * Closes the run of matches of {@code b} that began at {@code first}, if any.
-   *
-   * @param withLines whether the run's rows have lines (else all are over the public network)
-   */
-  void endRun(Bucket b, int first, boolean withLines) {
-    if (size == first) {
-      return;
+  /** The first row of segment {@code s}. */
+  int segmentStart(int s) {
+    return s == 0 ? 0 : segmentEnd[s - 1];
+  }
+
+  /** Closes the segment of matches of {@code b}, with lines, that began at {@code first}. */
+  void endSegmentWithLines(Bucket b, int first) {
+    if (size > first) {
+      endSegment(b, true, Double.NaN, Double.NaN, Double.NaN);
     }
-    if (runs == runBucket.length) {
-      runBucket = Arrays.copyOf(runBucket, runs * 2);
-      runEnd = Arrays.copyOf(runEnd, runs * 2);
-      runWithLines = Arrays.copyOf(runWithLines, runs * 2);
-    }
-    runWithLines[runs] = withLines;
-    runBucket[runs] = b;
-    runEnd[runs++] = size;
   }
 
   /**
    * Adds matched rows of {@code b} reached over the public network, whose latency is the
-   * bucket's: the common case, in one tight loop.
+   * bucket's, as one segment: the common case, in one tight loop.
    *
    * @param performance the column of the demand's performance criterion
    */
@@ -123,10 +122,30 @@ final class Matches {
     criterion(Scoring.LATENCY, latency);
     criterion(Scoring.BANDWIDTH, minUplink);
     criterion(Scoring.BANDWIDTH, maxUplink);
+    endSegment(b, false, minPrice, maxPerformance, maxUplink);
   }
 
   void criterion(int c, double value) {
     min[c] = Math.min(min[c], value);
     max[c] = Math.max(max[c], value);
+  }
+
+  private void endSegment(Bucket b, boolean withLines, double price, double performance,
+      double bandwidth) {
+    if (segments == segmentBucket.length) {
+      int n = segments * 2;
+      segmentBucket = Arrays.copyOf(segmentBucket, n);
+      segmentEnd = Arrays.copyOf(segmentEnd, n);
+      segmentWithLines = Arrays.copyOf(segmentWithLines, n);
+      lowestPrice = Arrays.copyOf(lowestPrice, n);
+      highestPerformance = Arrays.copyOf(highestPerformance, n);
+      highestBandwidth = Arrays.copyOf(highestBandwidth, n);
+    }
+    segmentBucket[segments] = b;
+    segmentEnd[segments] = size;
+    segmentWithLines[segments] = withLines;
+    lowestPrice[segments] = price;
+    highestPerformance[segments] = performance;
+    highestBandwidth[segments++] = bandwidth;
   }
 }

@@ -510,7 +510,9 @@ public final class Selector {
         out.criterion(BANDWIDTH, bandwidth);
       }
     }
-    out.endRun(b, first, lines);
+    if (lines) {
+      out.endSegmentWithLines(b, first);
+    }
   }
 
   private static boolean inside(long[] windows, Query q) {
@@ -664,16 +666,34 @@ public final class Selector {
   private Best best(Query q, Matches m, int wanted, Scoring scoring) {
     Best best = new Best(wanted);
     final int[] rows = m.row;
-    int k = 0;
-    for (int r = 0; r < m.runs; r++) {
-      final Bucket b = m.runBucket[r];
+    final double priceOrigin = scoring.priceOrigin;
+    final double priceSlope = scoring.priceSlope;
+    final double performanceOrigin = scoring.performanceOrigin;
+    final double performanceSlope = scoring.performanceSlope;
+    final double bandwidthOrigin = scoring.bandwidthOrigin;
+    final double bandwidthSlope = scoring.bandwidthSlope;
+    // Segments over the public network, most promising first, so that the list fills with good
+    // matches early and the segments whose best cannot reach its last are passed over whole.
+    double[] bound = new double[m.segments];
+    Integer[] order = new Integer[m.segments];
+    for (int s = 0; s < m.segments; s++) {
+      order[s] = s;
+      bound[s] = m.segmentWithLines[s] ? Double.POSITIVE_INFINITY : estimate(
+          scoring.estimateBase(publicLatency(q, m.segmentBucket[s])),
+          m.lowestPrice[s], priceOrigin, priceSlope,
+          m.highestPerformance[s], performanceOrigin, performanceSlope,
+          m.highestBandwidth[s], bandwidthOrigin, bandwidthSlope);
+    }
+    java.util.Arrays.sort(order, (x, y) -> Double.compare(bound[y], bound[x]));
+    for (int s : order) {
+      final Bucket b = m.segmentBucket[s];
       final long[] price = b.price;
       final double[] performance = performanceColumn(b, q);
       final int[] uplink = b.uplink;
       final double latency = publicLatency(q, b);
-      final int end = m.runEnd[r];
-      if (m.runWithLines[r]) {
-        for (; k < end; k++) {
+      final int end = m.segmentEnd[s];
+      if (m.segmentWithLines[s]) {
+        for (int k = m.segmentStart(s); k < end; k++) {
           int i = rows[k];
           int line = m.line[k];
           double score = scoring.score(price[i], performance[i],
@@ -683,21 +703,17 @@ public final class Selector {
         }
         continue;
       }
-      // Most matches cannot enter the best-list: the estimate turns them away, and only those
-      // it puts near the list's last or above get the exact score.
-      final double base = scoring.estimateBase(latency);
-      final double priceOrigin = scoring.priceOrigin;
-      final double priceSlope = scoring.priceSlope;
-      final double performanceOrigin = scoring.performanceOrigin;
-      final double performanceSlope = scoring.performanceSlope;
-      final double bandwidthOrigin = scoring.bandwidthOrigin;
-      final double bandwidthSlope = scoring.bandwidthSlope;
       double cut = best.cut();
-      for (; k < end; k++) {
+      if (bound[s] < cut) {
+        continue; // no row's estimate exceeds the segment's (each term is monotonic)
+      }
+      // Most matches cannot enter the list either: the estimate turns them away, and only
+      // those it puts near the list's last or above get the exact score.
+      final double base = scoring.estimateBase(latency);
+      for (int k = m.segmentStart(s); k < end; k++) {
         int i = rows[k];
-        if (base + (price[i] - priceOrigin) * priceSlope
-            + (performance[i] - performanceOrigin) * performanceSlope
-            + (uplink[i] - bandwidthOrigin) * bandwidthSlope < cut) {
+        if (estimate(base, price[i], priceOrigin, priceSlope, performance[i], performanceOrigin,
+            performanceSlope, uplink[i], bandwidthOrigin, bandwidthSlope) < cut) {
           continue;
         }
         best.offer(scoring.score(price[i], performance[i], latency, uplink[i]), price[i], b, i,
@@ -706,6 +722,15 @@ public final class Selector {
       }
     }
     return best;
+  }
+
+  /** {@link Scoring}'s estimate, its fields passed as locals for the hot loop's registers. */
+  private static double estimate(double base, double price, double priceOrigin,
+      double priceSlope, double performance, double performanceOrigin, double performanceSlope,
+      double bandwidth, double bandwidthOrigin, double bandwidthSlope) {
+    return base + (price - priceOrigin) * priceSlope
+        + (performance - performanceOrigin) * performanceSlope
+        + (bandwidth - bandwidthOrigin) * bandwidthSlope;
   }
 
   private List<Candidate> rank(Query q, Matches[] parts, int wanted,
