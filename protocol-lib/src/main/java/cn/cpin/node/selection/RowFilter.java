@@ -51,7 +51,20 @@ interface RowFilter {
     return kept;
   }
 
+  static int atMost(long[] column, long max, int[] rows, int n) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += column[i] <= max ? 1 : 0;
+    }
+    return kept;
+  }
+
   static int priceAtMost(Bucket b, int currency, long max, int[] rows, int n) {
+    if (b.soleCurrency != SelectionIndex.MIXED) { // as most buckets: one loop on prices only
+      return b.soleCurrency == currency ? atMost(b.price, max, rows, n) : 0;
+    }
     short[] currencies = b.currency;
     long[] prices = b.price;
     int kept = 0;

@@ -27,6 +27,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 final class SelectionIndex {
   static final byte NONE = -1;
+  static final int MIXED = -2;
 
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final NetworkModel network;
@@ -78,6 +79,8 @@ final class SelectionIndex {
     boolean[] booked = new boolean[0];
     long[] price = new long[0];
     short[] currency = new short[0];
+    /** The currency of every row's price, if they share one (MIXED if not, NONE if no rows). */
+    int soleCurrency = NONE;
     int[] uplink = new int[0];
     long[][] windows = new long[0][];
     OfferConstraints[] offers = new OfferConstraints[0];
@@ -170,6 +173,8 @@ final class SelectionIndex {
       b.price[row] = r.getPricePerUnitHour().getMinorUnits();
       b.currency[row] = (short) intern(currencies, currencyNames,
           r.getPricePerUnitHour().getCurrencyCode());
+      b.soleCurrency = b.soleCurrency == NONE || b.soleCurrency == b.currency[row]
+          ? b.currency[row] : MIXED;
       b.uplink[row] = r.getUplinkBandwidthMbps();
       b.windows[row] = r.getAvailabilityWindowsCount() == 0 ? null : windowsOf(r);
       b.withOffers += (r.hasOfferConstraints() ? 1 : 0) - (b.offers[row] != null ? 1 : 0);

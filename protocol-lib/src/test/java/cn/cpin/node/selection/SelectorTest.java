@@ -97,6 +97,16 @@ class SelectorTest {
         .setComputeKind(ComputeKind.COMPUTE_KIND_AI).setMinAcceleratorCount(8)
         .addAllowedProvinceCodes("44").setMaxPricePerUnitHour(cny(5000))), true)
         .getMatchedResourceCount()).isEqualTo(3);
+    // A province whose resources are all priced in one other currency: none under a CNY cap.
+    Resource dollars = add(ai("31", 8, 800, "USD"));
+    DemandConstraints.Builder inShanghai = DemandConstraints.newBuilder()
+        .addAllowedProvinceCodes("31");
+    assertThat(selector.select(request(inShanghai.clone().setMaxPricePerUnitHour(cny(5000))),
+        false).getMatchedResourceCount()).isZero();
+    assertThat(selector.select(request(inShanghai.clone().setMaxPricePerUnitHour(
+        Money.newBuilder().setCurrencyCode("USD").setMinorUnits(800))), false)
+        .getCandidatesList()).extracting(Candidate::getResourceId)
+        .containsExactly(dollars.getResourceId());
   }
 
   @Test
