@@ -1,5 +1,6 @@
 package cn.cpin.conformance;
 
+import cn.cpin.aggregation.v1.AcceleratorSpec;
 import cn.cpin.aggregation.v1.AckStatus;
 import cn.cpin.aggregation.v1.Capacity;
 import cn.cpin.aggregation.v1.OfferConstraints;
@@ -13,6 +14,7 @@ import cn.cpin.common.v1.TimeWindow;
 import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.IdentifierKind;
 import cn.cpin.provider.ProviderClient;
+import cn.cpin.selection.v1.Candidate;
 import cn.cpin.selection.v1.CloseDedicatedLineRequest;
 import cn.cpin.selection.v1.ConfirmOrderRequest;
 import cn.cpin.selection.v1.DedicatedLine;
@@ -29,6 +31,8 @@ import cn.cpin.selection.v1.OrderServiceGrpc;
 import cn.cpin.selection.v1.OrderStatus;
 import cn.cpin.selection.v1.ReleaseOrderRequest;
 import cn.cpin.selection.v1.ReserveOrderRequest;
+import cn.cpin.selection.v1.SelectResourcesRequest;
+import cn.cpin.selection.v1.SelectionServiceGrpc;
 import cn.cpin.servicecenter.v1.ApplyQualificationRequest;
 import cn.cpin.servicecenter.v1.Demand;
 import cn.cpin.servicecenter.v1.DemandServiceGrpc;
@@ -276,6 +280,38 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     }
   }
 
+  @Check(requirements = {"SEL-001", "SEL-015"}, title = "A demand with a time window is offered "
+      + "only the units that the node's reservations leave free in that window")
+  void selectionOffersTheUnitsReservationsLeave() throws Exception {
+    setUp();
+    requireService(SelectionServiceGrpc.SERVICE_NAME);
+    try (Offer offer = publish(3, 100, OfferConstraints.getDefaultInstance())) {
+      String user = newApprovedParticipant(ParticipationKind.PARTICIPATION_KIND_USER);
+      TimeWindow held = window(1, 3);
+      orders(asParticipant(user)).reserveOrder(reserve(user, offer.resourceId, 2, held));
+      Assertions.equal("candidates for 2 units while 2 of 3 are held in the window", List.of(),
+          candidates(offer, 2, held));
+      Assertions.equal("candidates for 1 unit in the same window", List.of(offer.resourceId),
+          candidates(offer, 1, held));
+      Assertions.equal("candidates for 2 units in a window overlapping the held one by an hour",
+          List.of(), candidates(offer, 2, window(2, 4)));
+      Assertions.equal("candidates for 3 units in a window after the held one",
+          List.of(offer.resourceId), candidates(offer, 3, window(3.5, 5)));
+    }
+  }
+
+  // The resources a demand for `units` of the offer in `window` gets: the offer's accelerator
+  // model is its own, so no other resource of the node can match.
+  private List<String> candidates(Offer offer, int units, TimeWindow window) {
+    return SelectionServiceGrpc.newBlockingStub(asOperator())
+        .withDeadlineAfter(deadlineMillis(), MILLIS)
+        .selectResources(SelectResourcesRequest.newBuilder().setConstraints(
+            DemandConstraints.newBuilder().setComputeKind(ComputeKind.COMPUTE_KIND_GENERAL)
+                .setAcceleratorModel(offer.model).setUnitCount(units).setTimeWindow(window))
+            .build())
+        .getCandidatesList().stream().map(Candidate::getResourceId).toList();
+  }
+
   @Check(requirements = "SEL-018", title = "ReserveOrder applies the offer's constraints "
       + "(min_units, lease length) with FAILED_PRECONDITION")
   void offerConstraintsApply() throws Exception {
@@ -371,11 +407,14 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
   private final class Offer implements AutoCloseable {
     final String providerId;
     final String resourceId;
+    /** An accelerator model name of this offer's own. */
+    final String model;
     private final ProviderClient client;
 
-    Offer(String providerId, String resourceId, ProviderClient client) {
+    Offer(String providerId, String resourceId, String model, ProviderClient client) {
       this.providerId = providerId;
       this.resourceId = resourceId;
+      this.model = model;
       this.client = client;
     }
 
@@ -396,8 +435,10 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
     try {
       client.connect().get(deadlineMillis(), MILLIS);
       String localKey = "conformance-" + UUID.randomUUID();
+      String model = "conformance-" + UUID.randomUUID().toString().substring(0, 8);
       var ack = client.snapshot(List.of(Resource.newBuilder().setLocalKey(localKey)
           .setComputeKind(ComputeKind.COMPUTE_KIND_GENERAL)
+          .setAccelerator(AcceleratorSpec.newBuilder().setModel(model).setCount(1))
           .setDisplayName("Conformance order resource")
           .setSite(Site.newBuilder().setSiteName("Conformance DC").setProvinceCode("11"))
           .setPricePerUnitHour(Money.newBuilder().setCurrencyCode("CNY")
@@ -409,7 +450,7 @@ public abstract class AbstractOrderSuite extends ConformanceSuite {
       Assertions.equal("publication ack", AckStatus.ACK_STATUS_ACCEPTED, ack.getStatus());
       String id = client.resourceId(localKey);
       Assertions.check(id != null, "the node assigned no resource_id to " + localKey);
-      return new Offer(provider, id, client);
+      return new Offer(provider, id, model, client);
     } catch (Exception | AssertionError e) {
       client.close();
       throw e;
