@@ -65,7 +65,7 @@ public final class AggregateUplink implements AutoCloseable {
   /** The regional node's acknowledged version as this node last saw it; 0 before any. */
   private volatile long acknowledged;
   /** The highest version sent on any stream; a reconnect may resume up to it. */
-  private long sent;
+  private volatile long sent;
   private volatile boolean closed;
   private volatile ClientCallStreamObserver<ReportAggregateRequest> call;
 
@@ -90,6 +90,11 @@ public final class AggregateUplink implements AutoCloseable {
   }
 
   /** The highest version the regional node acknowledged to this node. */
+  /** The highest version a delta has been sent with (for tests). */
+  long sentVersion() {
+    return sent;
+  }
+
   public long acknowledgedVersion() {
     return acknowledged;
   }

@@ -14,6 +14,7 @@ import cn.cpin.protocol.store.EmbeddedKeyValueStore;
 import cn.cpin.protocol.store.KeyValueStore;
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
@@ -61,6 +62,8 @@ final class AggregationNode implements AutoCloseable {
   private Server server;
   /** Whether calls run on the transport's thread (the default) or on gRPC's own pool. */
   private boolean directExecutor = true;
+  /** The running server's hold on the messages it receives (see {@link #holdCalls}). */
+  private Hold hold;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   AggregationNode(NodeCode code, Path dir, MutableClock clock) throws Exception {
@@ -97,6 +100,7 @@ final class AggregationNode implements AutoCloseable {
         .addService(new InventoryServiceImpl(new InventoryQueries(inventory, store)))
         .intercept(new RequestValidationInterceptor())
         .intercept(new TestCallers())
+        .intercept(hold = new Hold())
         .intercept(new ErrorMappingInterceptor((method, e) -> unexpected.add(method + " " + e)))
         .build().start();
   }
@@ -109,6 +113,14 @@ final class AggregationNode implements AutoCloseable {
     directExecutor = false;
   }
 
+  /**
+   * From now until the next restart, messages that reach the node are not handled, as by a node
+   * that hangs; the restart drops them. Needs {@link #serveOnPool}.
+   */
+  void holdCalls() {
+    hold.holding = true;
+  }
+
   /** Stops and starts again on the same data directory, as a node restart does. */
   void restart() throws Exception {
     stopServer();
@@ -116,6 +128,7 @@ final class AggregationNode implements AutoCloseable {
   }
 
   private void stopServer() {
+    hold.stopped = true;
     server.shutdownNow();
     store.close();
   }
@@ -141,6 +154,34 @@ final class AggregationNode implements AutoCloseable {
   }
 
   /** Sets {@link AccessControlInterceptor#CALLER} from the test header. */
+  /** Holds messages while asked to; drops them once its server has stopped. */
+  private static final class Hold implements ServerInterceptor {
+    volatile boolean holding;
+    volatile boolean stopped;
+
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+        ServerCallHandler<Q, A> next) {
+      return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(
+          next.startCall(call, headers)) {
+        @Override
+        public void onMessage(Q message) {
+          while (holding && !stopped) {
+            try {
+              Thread.sleep(5);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              return;
+            }
+          }
+          if (!stopped) {
+            super.onMessage(message);
+          }
+        }
+      };
+    }
+  }
+
   private static final class TestCallers implements ServerInterceptor {
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,

@@ -171,6 +171,26 @@ class NodeReportTest {
   }
 
   @Test
+  void aDeltaNeverAcknowledgedBeforeTheRegionalNodeWentDownArrivesAfterTheReconnect()
+      throws Exception {
+    regional.serveOnPool();
+    regional.restart();
+    startUplink();
+    List<Resource> resources = new ArrayList<>(mix.resources("h", 5));
+    ProviderClient client = publishing(resources);
+    await(() -> regional.inventory.size() == 5);
+    long sent = uplink.sentVersion();
+    regional.holdCalls();
+    Resource changed = mix.changeFreeUnits(resources.get(0));
+    client.delta(List.of(changed), List.of()).get(5, TimeUnit.SECONDS);
+    await(() -> uplink.sentVersion() > sent);
+    regional.restart(); // the delta is never handled; nothing else changes afterwards
+
+    String id = client.resourceId("h-0");
+    await(() -> freeUnits(id) == changed.getCapacity().getFreeUnits());
+  }
+
+  @Test
   void reportsAreAcceptedOnlyFromTheRegionsIndustryNodesForTheirOwnResources() throws Exception {
     Resource own = reported(Identifier.of(INDUSTRY, IdentifierKind.RESOURCE, 1), "86.44.C");
     Resource foreignId = reported(Identifier.of(NodeCode.parse("86.44.D"),
