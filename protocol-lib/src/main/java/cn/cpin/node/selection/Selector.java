@@ -40,6 +40,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
@@ -62,6 +63,8 @@ public final class Selector {
   static final double[] DEFAULT_WEIGHTS = {0.4, 0.3, 0.2, 0.1};
   /** A demand's share of the machine: the calling thread and the common pool's workers. */
   private static final int PARTS = Math.min(4, ForkJoinPool.getCommonPoolParallelism() + 1);
+  /** Rows scanned as one unit of work: a few chunks. */
+  private static final int SLICE_ROWS = 4 * Matches.CHUNK;
   /** Below this many rows one thread is quicker than handing work to another. */
   private static final int PARALLEL_ROWS = 1 << 16;
 
@@ -291,18 +294,20 @@ public final class Selector {
           ? ix.currencyIndex(q.c.getBudget().getCurrencyCode()) : 0;
       long evaluated = 0;
       long rows = 0;
-      List<Bucket> scanned = new ArrayList<>();
+      List<Slice> slices = new ArrayList<>();
       for (Bucket b : ix.buckets()) {
         evaluated += b.offered;
         if (b.offered > 0 && !excluded(q, b)) {
-          scanned.add(b);
+          for (int from = 0; from < b.size; from += SLICE_ROWS) {
+            slices.add(new Slice(b, from, Math.min(b.size, from + SLICE_ROWS)));
+          }
           rows += b.size;
         }
       }
-      List<List<Bucket>> shares = share(scanned, rows >= PARALLEL_ROWS ? parts.length : 1);
-      inParallel(shares.size(), p -> {
-        for (Bucket b : shares.get(p)) {
-          scan(b, q, filters, budgetCurrency, parts[p]);
+      AtomicInteger next = new AtomicInteger();
+      inParallel(rows >= PARALLEL_ROWS ? parts.length : 1, p -> {
+        for (int k; (k = next.getAndIncrement()) < slices.size(); ) {
+          scan(slices.get(k), q, filters, budgetCurrency, parts[p]);
         }
       });
       return evaluated;
@@ -311,27 +316,14 @@ public final class Selector {
     }
   }
 
-  /** Buckets in {@code n} shares of about equal rows, largest bucket first to the lightest. */
-  private static List<List<Bucket>> share(List<Bucket> buckets, int n) {
-    List<List<Bucket>> shares = new ArrayList<>();
-    long[] rows = new long[n];
-    for (int p = 0; p < n; p++) {
-      shares.add(new ArrayList<>());
-    }
-    List<Bucket> largestFirst = new ArrayList<>(buckets);
-    largestFirst.sort((a, b) -> Integer.compare(b.size, a.size));
-    for (Bucket b : largestFirst) {
-      int lightest = 0;
-      for (int p = 1; p < n; p++) {
-        lightest = rows[p] < rows[lightest] ? p : lightest;
-      }
-      shares.get(lightest).add(b);
-      rows[lightest] += b.size;
-    }
-    return shares;
-  }
+  /** Rows {@code [from, to)} of a bucket: a unit of scanning work. */
+  private record Slice(Bucket bucket, int from, int to) {}
 
-  /** Runs {@code task} for 0 … n−1, one on the calling thread, the others in the common pool. */
+  /**
+   * Runs {@code task} for 0 … n−1, one on the calling thread, the others in the common pool. The
+   * tasks take their work from a shared counter, so that a thread that starts late (its core
+   * busy elsewhere) leaves the work to the others rather than making them wait.
+   */
   private static void inParallel(int n, IntConsumer task) {
     List<ForkJoinTask<?>> forks = new ArrayList<>();
     try {
@@ -457,8 +449,10 @@ public final class Selector {
     return f.toArray(RowFilter[]::new);
   }
 
-  /** One bucket, chunk by chunk: the column filters, then, with lines, network and budget. */
-  private void scan(Bucket b, Query q, RowFilter[] filters, int budgetCurrency, Matches out) {
+  /** A slice, chunk by chunk: the column filters, then, with lines, network and budget. */
+  private void scan(Slice slice, Query q, RowFilter[] filters, int budgetCurrency,
+      Matches out) {
+    final Bucket b = slice.bucket();
     final int[] rows = out.chunk;
     final byte[] status = b.status;
     final double publicLatency = publicLatency(q, b);
@@ -467,8 +461,8 @@ public final class Selector {
     final int[] free = b.freeUnits;
     final long units = q.c.hasTimeWindow() ? Long.MIN_VALUE : q.units; // else a filter's
     final int first = out.size;
-    for (int base = 0; base < b.size; base += Matches.CHUNK) {
-      int end = Math.min(b.size, base + Matches.CHUNK);
+    for (int base = slice.from(); base < slice.to(); base += Matches.CHUNK) {
+      int end = Math.min(slice.to(), base + Matches.CHUNK);
       int n = 0;
       for (int i = base; i < end; i++) {
         rows[n] = i;
@@ -662,30 +656,66 @@ public final class Selector {
     }
   }
 
-  /** The best {@code wanted} of one part's matches, scored over the whole matched set. */
-  private Best best(Query q, Matches m, int wanted, Scoring scoring) {
+  /**
+   * Every segment of matches of every part, most promising first: segments with lines (scored
+   * exactly), then the others by the estimate of their best price, performance and bandwidth.
+   */
+  private final class Promise {
+    final int[] part;
+    final int[] segment;
+    final double[] bound;
+
+    Promise(Query q, Matches[] parts, Scoring scoring) {
+      int n = 0;
+      for (Matches m : parts) {
+        n += m.segments;
+      }
+      Integer[] order = new Integer[n];
+      int[] partOf = new int[n];
+      int[] segmentOf = new int[n];
+      double[] boundOf = new double[n];
+      for (int p = 0, k = 0; p < parts.length; p++) {
+        Matches m = parts[p];
+        for (int s = 0; s < m.segments; s++, k++) {
+          order[k] = k;
+          partOf[k] = p;
+          segmentOf[k] = s;
+          boundOf[k] = m.segmentWithLines[s] ? Double.POSITIVE_INFINITY : estimate(
+              scoring.estimateBase(publicLatency(q, m.segmentBucket[s])),
+              m.lowestPrice[s], scoring.priceOrigin, scoring.priceSlope,
+              m.highestPerformance[s], scoring.performanceOrigin, scoring.performanceSlope,
+              m.highestBandwidth[s], scoring.bandwidthOrigin, scoring.bandwidthSlope);
+        }
+      }
+      java.util.Arrays.sort(order, (x, y) -> Double.compare(boundOf[y], boundOf[x]));
+      part = new int[n];
+      segment = new int[n];
+      bound = new double[n];
+      for (int k = 0; k < n; k++) {
+        part[k] = partOf[order[k]];
+        segment[k] = segmentOf[order[k]];
+        bound[k] = boundOf[order[k]];
+      }
+    }
+  }
+
+  /**
+   * The best {@code wanted} matches of the segments this thread takes from {@code next}, in the
+   * order of {@code promise}, scored over the whole matched set.
+   */
+  private Best best(Query q, Matches[] parts, Promise promise, AtomicInteger next, int wanted,
+      Scoring scoring) {
     Best best = new Best(wanted);
-    final int[] rows = m.row;
     final double priceOrigin = scoring.priceOrigin;
     final double priceSlope = scoring.priceSlope;
     final double performanceOrigin = scoring.performanceOrigin;
     final double performanceSlope = scoring.performanceSlope;
     final double bandwidthOrigin = scoring.bandwidthOrigin;
     final double bandwidthSlope = scoring.bandwidthSlope;
-    // Segments over the public network, most promising first, so that the list fills with good
-    // matches early and the segments whose best cannot reach its last are passed over whole.
-    double[] bound = new double[m.segments];
-    Integer[] order = new Integer[m.segments];
-    for (int s = 0; s < m.segments; s++) {
-      order[s] = s;
-      bound[s] = m.segmentWithLines[s] ? Double.POSITIVE_INFINITY : estimate(
-          scoring.estimateBase(publicLatency(q, m.segmentBucket[s])),
-          m.lowestPrice[s], priceOrigin, priceSlope,
-          m.highestPerformance[s], performanceOrigin, performanceSlope,
-          m.highestBandwidth[s], bandwidthOrigin, bandwidthSlope);
-    }
-    java.util.Arrays.sort(order, (x, y) -> Double.compare(bound[y], bound[x]));
-    for (int s : order) {
+    for (int k; (k = next.getAndIncrement()) < promise.bound.length; ) {
+      final Matches m = parts[promise.part[k]];
+      final int s = promise.segment[k];
+      final int[] rows = m.row;
       final Bucket b = m.segmentBucket[s];
       final long[] price = b.price;
       final double[] performance = performanceColumn(b, q);
@@ -693,9 +723,9 @@ public final class Selector {
       final double latency = publicLatency(q, b);
       final int end = m.segmentEnd[s];
       if (m.segmentWithLines[s]) {
-        for (int k = m.segmentStart(s); k < end; k++) {
-          int i = rows[k];
-          int line = m.line[k];
+        for (int j = m.segmentStart(s); j < end; j++) {
+          int i = rows[j];
+          int line = m.line[j];
           double score = scoring.score(price[i], performance[i],
               line < 0 ? latency : q.lineLatencyMs(line),
               line < 0 ? uplink[i] : q.lineBandwidth(line));
@@ -704,14 +734,18 @@ public final class Selector {
         continue;
       }
       double cut = best.cut();
-      if (bound[s] < cut) {
-        continue; // no row's estimate exceeds the segment's (each term is monotonic)
+      if (promise.bound[k] < cut) {
+        // Nothing here or in any later segment (their bounds are no higher) can beat the
+        // matches this list holds, so none can be among the best: the other threads stop too.
+        next.set(promise.bound.length);
+        break;
       }
-      // Most matches cannot enter the list either: the estimate turns them away, and only
-      // those it puts near the list's last or above get the exact score.
+      // Most matches cannot enter the list either: the estimate turns them away (each of its
+      // terms is monotonic, so none exceeds the segment's bound), and only those it puts near
+      // the list's last or above get the exact score.
       final double base = scoring.estimateBase(latency);
-      for (int k = m.segmentStart(s); k < end; k++) {
-        int i = rows[k];
+      for (int j = m.segmentStart(s); j < end; j++) {
+        int i = rows[j];
         if (estimate(base, price[i], priceOrigin, priceSlope, performance[i], performanceOrigin,
             performanceSlope, uplink[i], bandwidthOrigin, bandwidthSlope) < cut) {
           continue;
@@ -752,18 +786,15 @@ public final class Selector {
       }
     }
     Scoring scoring = new Scoring(weights, min, max, network);
-    Best[] bests = new Best[parts.length];
-    IntConsumer rankPart = p -> bests[p] = best(q, parts[p], Math.min(wanted, matched),
-        scoring);
-    if (matched >= PARALLEL_ROWS) {
-      inParallel(parts.length, rankPart);
-    } else {
-      for (int p = 0; p < parts.length; p++) {
-        rankPart.accept(p);
-      }
-    }
+    Promise promise = new Promise(q, parts, scoring);
+    int threads = matched >= PARALLEL_ROWS ? parts.length : 1;
+    Best[] bests = new Best[threads];
+    AtomicInteger next = new AtomicInteger();
+    IntConsumer rankPart = p -> bests[p] = best(q, parts, promise, next,
+        Math.min(wanted, matched), scoring);
+    inParallel(threads, rankPart);
     Best best = bests[0];
-    for (int p = 1; p < parts.length; p++) {
+    for (int p = 1; p < threads; p++) {
       for (int e = 0; e < bests[p].size; e++) {
         best.offer(bests[p].score[e], bests[p].price[e], bests[p].bucket[e], bests[p].row[e],
             bests[p].line[e]);

@@ -36,6 +36,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -244,8 +245,9 @@ class SelectorTest {
 
   /**
    * Enough resources and matches for scan and ranking to be shared among threads, in many
-   * kind/province buckets, some moved between buckets, taken offline or withdrawn: the answer is
-   * exactly the one a plain sort of the whole inventory by the SEL-005/SEL-006 rules gives.
+   * kind/province buckets, some moved between buckets, taken offline or withdrawn: for weights
+   * that favour each criterion in turn, the answer is exactly the one a plain sort of the whole
+   * inventory by the SEL-005/SEL-006 rules gives, although ranking passes over most matches.
    */
   @Test
   void largeInventoryGivesTheAnswerOfAPlainSortOfEveryMatch() {
@@ -257,7 +259,7 @@ class SelectorTest {
           100 + random.nextInt(50), "CNY").toBuilder()
           .setComputeKind(random.nextInt(3) == 0 ? ComputeKind.COMPUTE_KIND_GENERAL
               : ComputeKind.COMPUTE_KIND_AI)
-          .setFp16Peak(tflops(random.nextInt(20) * 50))
+          .setFp16Peak(tflops(i % 7 == 0 ? random.nextInt(20) * 50 : random.nextDouble() * 1000))
           .setUplinkBandwidthMbps(1000 * (1 + random.nextInt(4))).build();
       all.add(add(r));
     }
@@ -275,20 +277,39 @@ class SelectorTest {
     }
     long offered = inventory.values().stream()
         .filter(r -> r.getStatus() == ResourceStatus.RESOURCE_STATUS_AVAILABLE).count();
-    SelectResourcesRequest request = request(DemandConstraints.newBuilder()
-        .setMinAcceleratorCount(2).setUserProvinceCode("44")
-        .setMaxPricePerUnitHour(cny(145)))
-        .toBuilder().setMaxCandidates(50).build();
     List<Resource> matches = inventory.values().stream()
         .filter(r -> r.getStatus() == ResourceStatus.RESOURCE_STATUS_AVAILABLE
             && r.getAccelerator().getCount() >= 2
             && r.getPricePerUnitHour().getMinorUnits() <= 145)
         .toList();
+    double[][] weightings = {{0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0},
+        {0, 0, 0, 1}, {3, 5, 1, 2}};
+    for (double[] w : weightings) {
+      SelectResourcesRequest request = request(DemandConstraints.newBuilder()
+          .setMinAcceleratorCount(2).setUserProvinceCode("44")
+          .setMaxPricePerUnitHour(cny(145)))
+          .toBuilder().setMaxCandidates(50).setPreferences(SelectionPreferences.newBuilder()
+              .setPriceWeight(w[0]).setPerformanceWeight(w[1]).setLatencyWeight(w[2])
+              .setBandwidthWeight(w[3])).build();
+
+      SelectResourcesResponse answer = selector.select(request, false);
+
+      assertThat(answer.getCandidatesList()).as("weights %s", Arrays.toString(w))
+          .extracting(Candidate::getResourceId)
+          .containsExactlyElementsOf(plainSort(matches, Selector.weights(request.getPreferences()),
+              50));
+      assertThat(answer.getMatchedResourceCount()).isEqualTo(matches.size());
+      assertThat(answer.getEvaluatedResourceCount()).isEqualTo(offered);
+      assertThat(selector.select(request, false)).isEqualTo(answer); // deterministic (SEL-006)
+    }
+  }
+
+  /** The best {@code n} of {@code matches}: every one scored, all sorted (SEL-005, SEL-006). */
+  private static List<String> plainSort(List<Resource> matches, double[] weights, int n) {
     double[] min = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
     double[] max = {-1, -1, -1, -1};
     for (Resource r : matches) {
       double[] raw = raw(r);
-      raw[1] = raw[1] > 0 ? raw[1] : r.getCpu().getCores(); // SEL-005's performance fallback
       for (int c = 0; c < 4; c++) {
         min[c] = Math.min(min[c], raw[c]);
         max[c] = Math.max(max[c], raw[c]);
@@ -297,27 +318,28 @@ class SelectorTest {
     Map<String, Double> score = new HashMap<>();
     for (Resource r : matches) {
       double[] raw = raw(r);
-      raw[1] = raw[1] > 0 ? raw[1] : r.getCpu().getCores();
       double total = 0;
       for (int c = 0; c < 4; c++) {
         boolean lowerIsBetter = c == 0 || c == 2;
-        total += Selector.DEFAULT_WEIGHTS[c] * (max[c] == min[c] ? 1 : lowerIsBetter
+        total += weights[c] * (max[c] == min[c] ? 1 : lowerIsBetter
             ? (max[c] - raw[c]) / (max[c] - min[c]) : (raw[c] - min[c]) / (max[c] - min[c]));
       }
       score.put(r.getResourceId(), total);
     }
-    List<String> expected = matches.stream()
+    return matches.stream()
         .sorted(java.util.Comparator.comparingDouble((Resource r) -> -score.get(
             r.getResourceId())).thenComparingLong(r -> r.getPricePerUnitHour().getMinorUnits())
             .thenComparing(Resource::getResourceId))
-        .limit(50).map(Resource::getResourceId).toList();
+        .limit(n).map(Resource::getResourceId).toList();
+  }
 
-    SelectResourcesResponse answer = selector.select(request, false);
-    assertThat(answer.getCandidatesList()).extracting(Candidate::getResourceId)
-        .containsExactlyElementsOf(expected);
-    assertThat(answer.getMatchedResourceCount()).isEqualTo(matches.size());
-    assertThat(answer.getEvaluatedResourceCount()).isEqualTo(offered);
-    assertThat(selector.select(request, false)).isEqualTo(answer); // deterministic (SEL-006)
+  // Price, performance (FP16, else CPU cores: SEL-005), latency from Guangdong, bandwidth.
+  private static double[] raw(Resource r) {
+    double latency = NETWORK.latencyMs(NETWORK.index("44"),
+        NETWORK.index(r.getSite().getProvinceCode()));
+    double fp16 = r.getFp16Peak().getValue();
+    return new double[] {r.getPricePerUnitHour().getMinorUnits(),
+        fp16 > 0 ? fp16 : r.getCpu().getCores(), latency, r.getUplinkBandwidthMbps()};
   }
 
   /**
@@ -353,12 +375,6 @@ class SelectorTest {
         answer.getCandidates(0).getTotalScore());
   }
 
-  private static double[] raw(Resource r) {
-    double latency = NETWORK.latencyMs(NETWORK.index("44"),
-        NETWORK.index(r.getSite().getProvinceCode()));
-    return new double[] {r.getPricePerUnitHour().getMinorUnits(), r.getFp16Peak().getValue(),
-        latency, r.getUplinkBandwidthMbps()};
-  }
 
   private static SelectResourcesRequest request(DemandConstraints.Builder constraints) {
     return SelectResourcesRequest.newBuilder().setConstraints(constraints).build();
