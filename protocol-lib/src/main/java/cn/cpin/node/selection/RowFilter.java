@@ -61,6 +61,19 @@ interface RowFilter {
     return kept;
   }
 
+  /** Rows whose status is offered (SEL-001) with at least {@code free} units free now. */
+  static int offered(Bucket b, long free, int[] rows, int n) {
+    final byte[] status = b.status;
+    final int[] freeUnits = b.freeUnits;
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += Bucket.offered(status[i]) & freeUnits[i] >= free ? 1 : 0;
+    }
+    return kept;
+  }
+
   static int priceAtMost(Bucket b, int currency, long max, int[] rows, int n) {
     if (b.soleCurrency != SelectionIndex.MIXED) { // as most buckets: one loop on prices only
       return b.soleCurrency == currency ? atMost(b.price, max, rows, n) : 0;

@@ -392,6 +392,10 @@ public final class Selector {
     if (c.getMinStorageGib() > 0) {
       f.add((b, rows, n) -> RowFilter.atLeast(b.storage, c.getMinStorageGib(), rows, n));
     }
+    // After the demand's own columns, which most rows fail: whether the row is offered, and
+    // without a window whether it has the units free now (with one, a filter below).
+    long free = c.hasTimeWindow() ? Long.MIN_VALUE : q.units;
+    f.add((b, rows, n) -> RowFilter.offered(b, free, rows, n));
     if (c.hasTimeWindow()) {
       f.add((b, rows, n) -> {
         int kept = 0;
@@ -402,7 +406,7 @@ public final class Selector {
         }
         return kept;
       });
-    } // else the units free now, which the scan tests with the status in its first pass
+    }
     if (q.lines.isEmpty()) { // the public network: bandwidth and cost are columns too
       if (q.minBandwidth > 0) {
         f.add(q.user < 0 ? (b, rows, n) -> 0
@@ -454,19 +458,15 @@ public final class Selector {
       Matches out) {
     final Bucket b = slice.bucket();
     final int[] rows = out.chunk;
-    final byte[] status = b.status;
     final double publicLatency = publicLatency(q, b);
     final boolean lines = !q.lines.isEmpty();
     final boolean required = q.policy == DedicatedLinePolicy.DEDICATED_LINE_POLICY_REQUIRED;
-    final int[] free = b.freeUnits;
-    final long units = q.c.hasTimeWindow() ? Long.MIN_VALUE : q.units; // else a filter's
     final int first = out.size;
     for (int base = slice.from(); base < slice.to(); base += Matches.CHUNK) {
       int end = Math.min(slice.to(), base + Matches.CHUNK);
-      int n = 0;
-      for (int i = base; i < end; i++) {
-        rows[n] = i;
-        n += Bucket.offered(status[i]) & free[i] >= units ? 1 : 0;
+      int n = end - base;
+      for (int j = 0; j < n; j++) {
+        rows[j] = base + j;
       }
       for (int f = 0; f < filters.length && n > 0; f++) {
         n = filters[f].keep(b, rows, n);
