@@ -124,6 +124,17 @@ public final class SelectionBench {
       // the next selection block; collections that selection itself causes still count.
       System.gc();
     }
+    String[] kinds = {"AI, 8 accelerators", "one model, two provinces",
+        "general, 32 cores, latency bound", "price cap, any kind"};
+    StringBuilder byKind = new StringBuilder("  slowest wall time per kind of demand (see demands()):");
+    for (int k = 0; k < kinds.length; k++) {
+      double worst = 0;
+      for (int i = k; i < demands; i += kinds.length) {
+        worst = Math.max(worst, fast[i]);
+      }
+      byKind.append(String.format(" %s %.2f ms;", kinds[k], worst));
+    }
+    out.println(byKind);
     Arrays.sort(fast);
     Arrays.sort(fastCpu);
     double[] naiveSorted = slow.stream().mapToDouble(Double::doubleValue).sorted().toArray();
