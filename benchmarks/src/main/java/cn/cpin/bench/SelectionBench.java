@@ -126,7 +126,7 @@ public final class SelectionBench {
     }
     String[] kinds = {"AI, 8 accelerators", "one model, two provinces",
         "general, 32 cores, latency bound", "price cap, any kind"};
-    StringBuilder byKind = new StringBuilder("  slowest wall time per kind of demand (see demands()):");
+    StringBuilder byKind = new StringBuilder("  slowest wall time per kind of demand:");
     for (int k = 0; k < kinds.length; k++) {
       double worst = 0;
       for (int i = k; i < demands; i += kinds.length) {
