@@ -744,18 +744,35 @@ public final class Selector {
       // terms is monotonic, so none exceeds the segment's bound), and only those it puts near
       // the list's last or above get the exact score.
       final double base = scoring.estimateBase(latency);
-      for (int j = m.segmentStart(s); j < end; j++) {
+      for (int j = m.segmentStart(s); (j = nextAtLeast(cut, rows, j, end, base, price,
+          priceOrigin, priceSlope, performance, performanceOrigin, performanceSlope, uplink,
+          bandwidthOrigin, bandwidthSlope)) < end; j++) {
         int i = rows[j];
-        if (estimate(base, price[i], priceOrigin, priceSlope, performance[i], performanceOrigin,
-            performanceSlope, uplink[i], bandwidthOrigin, bandwidthSlope) < cut) {
-          continue;
-        }
         best.offer(scoring.score(price[i], performance[i], latency, uplink[i]), price[i], b, i,
             -1);
         cut = best.cut();
       }
     }
     return best;
+  }
+
+  /**
+   * The first of {@code rows[from … end)} whose estimate is not below {@code cut}, or {@code end}.
+   * A loop of its own, so that the JIT compiles it for itself rather than with the profile of
+   * whichever demands ran {@link #best} before.
+   */
+  private static int nextAtLeast(double cut, int[] rows, int from, int end, double base,
+      long[] price, double priceOrigin, double priceSlope, double[] performance,
+      double performanceOrigin, double performanceSlope, int[] uplink, double bandwidthOrigin,
+      double bandwidthSlope) {
+    for (int j = from; j < end; j++) {
+      int i = rows[j];
+      if (!(estimate(base, price[i], priceOrigin, priceSlope, performance[i], performanceOrigin,
+          performanceSlope, uplink[i], bandwidthOrigin, bandwidthSlope) < cut)) {
+        return j;
+      }
+    }
+    return end;
   }
 
   /** {@link Scoring}'s estimate, its fields passed as locals for the hot loop's registers. */
