@@ -660,12 +660,12 @@ public final class Selector {
    * Every segment of matches of every part, most promising first: segments with lines (scored
    * exactly), then the others by the estimate of their best price, performance and bandwidth.
    */
-  private final class Promise {
+  private final class SegmentOrder {
     final int[] part;
     final int[] segment;
     final double[] bound;
 
-    Promise(Query q, Matches[] parts, Scoring scoring) {
+    SegmentOrder(Query q, Matches[] parts, Scoring scoring) {
       int n = 0;
       for (Matches m : parts) {
         n += m.segments;
@@ -700,11 +700,11 @@ public final class Selector {
   }
 
   /**
-   * The best {@code wanted} matches of the segments this thread takes from {@code next}, in the
-   * order of {@code promise}, scored over the whole matched set.
+   * The best {@code wanted} matches of the segments this thread takes from {@code next}, in
+   * {@code order}, scored over the whole matched set.
    */
-  private Best best(Query q, Matches[] parts, Promise promise, AtomicInteger next, int wanted,
-      Scoring scoring) {
+  private Best best(Query q, Matches[] parts, SegmentOrder order, AtomicInteger next,
+      int wanted, Scoring scoring) {
     Best best = new Best(wanted);
     final double priceOrigin = scoring.priceOrigin;
     final double priceSlope = scoring.priceSlope;
@@ -712,9 +712,9 @@ public final class Selector {
     final double performanceSlope = scoring.performanceSlope;
     final double bandwidthOrigin = scoring.bandwidthOrigin;
     final double bandwidthSlope = scoring.bandwidthSlope;
-    for (int k; (k = next.getAndIncrement()) < promise.bound.length; ) {
-      final Matches m = parts[promise.part[k]];
-      final int s = promise.segment[k];
+    for (int k; (k = next.getAndIncrement()) < order.bound.length; ) {
+      final Matches m = parts[order.part[k]];
+      final int s = order.segment[k];
       final int[] rows = m.row;
       final Bucket b = m.segmentBucket[s];
       final long[] price = b.price;
@@ -734,10 +734,10 @@ public final class Selector {
         continue;
       }
       double cut = best.cut();
-      if (promise.bound[k] < cut) {
+      if (order.bound[k] < cut) {
         // Nothing here or in any later segment (their bounds are no higher) can beat the
         // matches this list holds, so none can be among the best: the other threads stop too.
-        next.set(promise.bound.length);
+        next.set(order.bound.length);
         break;
       }
       // Most matches cannot enter the list either: the estimate turns them away (each of its
@@ -803,11 +803,11 @@ public final class Selector {
       }
     }
     Scoring scoring = new Scoring(weights, min, max, network);
-    Promise promise = new Promise(q, parts, scoring);
+    SegmentOrder order = new SegmentOrder(q, parts, scoring);
     int threads = matched >= PARALLEL_ROWS ? parts.length : 1;
     Best[] bests = new Best[threads];
     AtomicInteger next = new AtomicInteger();
-    IntConsumer rankPart = p -> bests[p] = best(q, parts, promise, next,
+    IntConsumer rankPart = p -> bests[p] = best(q, parts, order, next,
         Math.min(wanted, matched), scoring);
     inParallel(threads, rankPart);
     Best best = bests[0];
