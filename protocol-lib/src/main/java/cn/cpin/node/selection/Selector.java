@@ -54,9 +54,11 @@ import java.util.function.Supplier;
  *
  * <p>A demand skips the buckets of a {@link SelectionIndex} it cannot match and filters the others
  * column by column ({@link RowFilter}), keeping for each match only its row ({@link Matches});
- * the matched set's minima and maxima then normalise the criteria, and a small sorted array keeps
- * the best {@code max_candidates}. Only those become protobuf messages. Over enough rows, scan
- * and ranking are shared between the calling thread and the common pool.
+ * the matched set's minima and maxima then normalise the criteria ({@link Scoring}), and a small
+ * sorted array keeps the best {@code max_candidates}: segments of matches that cannot reach it
+ * are passed over whole, and within the others a cheap estimate turns most matches away before
+ * the exact score. Only the best become protobuf messages. Over enough rows, scan and ranking
+ * are shared between the calling thread and the common pool.
  */
 public final class Selector {
   static final int DEFAULT_CANDIDATES = 10;
