@@ -46,8 +46,9 @@ import org.h2.mvstore.MVStore;
  * checkpointer takes S, the last applied sequence number, starts a new segment and puts S in the
  * store's {@code cpin-wal} map; then, without the lock, it commits the MVStore (writing the pages
  * changed since the last checkpoint) and forces the file; then it deletes the segments that the
- * <em>previous</em> checkpoint covers (one checkpoint of slack: an MVStore file closed abruptly
- * has been seen to reopen at the commit before its last one). Writers keep writing during the
+ * checkpoint {@value #CHECKPOINTS_COVERED} checkpoints back covers (an MVStore file killed
+ * during a commit has been seen to reopen several commits before its last one, so the log keeps
+ * covering the recent ones). Writers keep writing during the
  * commit, so it may catch a write after S half-applied; that is harmless, because recovery
  * replays every record after S in order, and puts and deletes are idempotent.
  *
@@ -62,6 +63,8 @@ import org.h2.mvstore.MVStore;
  */
 public final class EmbeddedKeyValueStore implements KeyValueStore {
   static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
+  /** Commits the log covers besides the last (see {@link #recentCheckpoints}). */
+  static final int CHECKPOINTS_COVERED = 32;
   static final long DEFAULT_SEGMENT_BYTES = 32L << 20;
   private static final String CHECKPOINT = "checkpoint";
   private static final System.Logger LOG = System.getLogger(EmbeddedKeyValueStore.class.getName());
@@ -91,6 +94,13 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   private boolean stopping;
   private final Thread checkpointer;
   private volatile long checkpointed;
+  /**
+   * The last checkpoints, oldest first, whose commits the log still covers: a file killed during
+   * a commit may reopen at an older commit than its last, because MVStore finds its newest commit
+   * from a header it rewrites only every so many commits (reopened 2 and more commits back in
+   * {@code EmbeddedKeyValueStoreCrashTest}). Checkpointer thread only.
+   */
+  private final java.util.ArrayDeque<Long> recentCheckpoints = new java.util.ArrayDeque<>();
   /**
    * Writes and forces the log for the group-commit leader: the log's file channel is closed by an
    * interrupt of the thread using it, so a caller's interrupt must never reach it.
@@ -507,16 +517,18 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
     } catch (RuntimeException | Error e) {
       throw failStop("checkpoint failed; the store is closed", e);
     }
-    long previous = checkpointed;
     checkpointed = upTo;
+    recentCheckpoints.addLast(upTo);
+    if (recentCheckpoints.size() <= CHECKPOINTS_COVERED) {
+      return;
+    }
+    long oldest = recentCheckpoints.removeFirst();
     // As the leader, so that no force runs over a segment being closed.
     if (!becomeLeaderForMaintenance()) {
       return;
     }
     try {
-      // Only the segments the previous checkpoint covers: should the file come back one commit
-      // older after a crash (seen with MVStore.closeImmediately), the log still covers it.
-      wal.retireBefore(previous + 1);
+      wal.retireBefore(oldest + 1);
     } catch (IOException e) {
       throw failStop("could not delete old write-ahead log segments; the store is closed", e);
     } finally {
