@@ -188,6 +188,29 @@ public final class MerkleTree {
     return out;
   }
 
+  /**
+   * The compact range of the first {@code treeSize} leaves (IDN-030): the hashes of the perfect
+   * subtrees of {@code treeSize}'s binary decomposition, left to right (largest first); empty for
+   * 0. With the leaves after them these give the root of any larger tree.
+   *
+   * @throws IllegalArgumentException if {@code treeSize} is negative or greater than {@link #size()}
+   */
+  public List<byte[]> leftFrontier(long treeSize) {
+    long n = size;
+    if (treeSize < 0 || treeSize > n) {
+      throw new IllegalArgumentException("tree size " + treeSize + " outside [0, " + n + "]");
+    }
+    List<byte[]> out = new ArrayList<>(Long.bitCount(treeSize));
+    long start = 0;
+    for (int k = 62; k >= 0; k--) {
+      if ((treeSize & (1L << k)) != 0) {
+        out.add(levels[k].get(start >>> k));
+        start += 1L << k;
+      }
+    }
+    return out;
+  }
+
   // PATH(m, D[start:end]) of RFC 9162 §2.1.3.1, with m absolute.
   private void path(long m, long start, long end, List<byte[]> out) {
     long len = end - start;
