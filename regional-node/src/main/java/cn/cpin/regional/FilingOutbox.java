@@ -122,16 +122,6 @@ final class FilingOutbox implements AutoCloseable {
       throw e;
     }
     SignedTreeHead head = response.getTreeHead();
-    long trustedSize = verifier.trusted().map(SignedTreeHead::getTreeSize).orElse(0L);
-    List<byte[]> consistency = List.of();
-    if (trustedSize > 0 && trustedSize < head.getTreeSize()) {
-      consistency = bytes(FilingServiceGrpc.newBlockingStub(national)
-          .withDeadlineAfter(10, TimeUnit.SECONDS)
-          .getConsistencyProof(GetConsistencyProofRequest.newBuilder()
-              .setFirstTreeSize(trustedSize).setSecondTreeSize(head.getTreeSize()).build())
-          .getConsistencyPathList());
-    }
-    verifier.accept(head, consistency);
     Map<String, FilingEntry> byId = new HashMap<>();
     batch.forEach(e -> byId.put(e.getIdentifier(), e));
     BatchInclusionProof proof = response.hasBatchProof() ? response.getBatchProof() : null;
@@ -155,8 +145,8 @@ final class FilingOutbox implements AutoCloseable {
             .setTreeHead(head).build());
         continue;
       }
-      // Every full receipt of a batch carries the head just accepted (signature and consistency
-      // checked once above), so only its inclusion proof is left to verify.
+      // Every full receipt of a batch carries the response's head (its signature and consistency
+      // are checked once below), so only its inclusion proof is left to verify.
       if (!receipt.getTreeHead().equals(head) || !MerkleProofs.verifyInclusion(
           leafHash, receipt.getLeafIndex(), head.getTreeSize(),
           bytes(receipt.getAuditPathList()), head.getRootHash().toByteArray())) {
@@ -165,15 +155,29 @@ final class FilingOutbox implements AutoCloseable {
       }
       verified.add(receipt);
     }
+    List<byte[]> frontier = proof == null ? List.of() : bytes(proof.getLeftFrontierList());
+    if (proof != null && !MerkleProofs.verifyBatchInclusion(proof.getFirstLeafIndex(), frontier,
+        batchLeaves, head.getTreeSize(), head.getRootHash().toByteArray())) {
+      throw new IllegalStateException("the batch proof of leaves " + proof.getFirstLeafIndex()
+          + " to " + (head.getTreeSize() - 1) + " does not prove them in the signed tree head");
+    }
+    long trustedSize = verifier.trusted().map(SignedTreeHead::getTreeSize).orElse(0L);
+    List<byte[]> consistency = List.of();
+    if (trustedSize > 0 && proof != null && trustedSize == proof.getFirstLeafIndex()) {
+      // Nothing was appended since the trusted head: the frontier and this call's leaves give
+      // the consistency proof, which the verifier checks against the trusted root as any other.
+      consistency = MerkleProofs.batchConsistencyProof(trustedSize, frontier, batchLeaves);
+    } else if (trustedSize > 0 && trustedSize < head.getTreeSize()) {
+      consistency = bytes(FilingServiceGrpc.newBlockingStub(national)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getConsistencyProof(GetConsistencyProofRequest.newBuilder()
+              .setFirstTreeSize(trustedSize).setSecondTreeSize(head.getTreeSize()).build())
+          .getConsistencyPathList());
+    }
+    verifier.accept(head, consistency);
     Map<String, byte[]> alongside = new HashMap<>();
     alongside.put(TRUSTED_HEAD, verifier.trusted().orElseThrow().toByteArray());
     if (proof != null) {
-      if (!MerkleProofs.verifyBatchInclusion(proof.getFirstLeafIndex(),
-          bytes(proof.getLeftFrontierList()), batchLeaves, head.getTreeSize(),
-          head.getRootHash().toByteArray())) {
-        throw new IllegalStateException("the batch proof of leaves " + proof.getFirstLeafIndex()
-            + " to " + (head.getTreeSize() - 1) + " does not prove them in the signed tree head");
-      }
       alongside.put(IdentifierLibrary.filingBatchKey(head.getTreeSize()),
           storedBatch(head, proof, verified).toByteArray());
     }

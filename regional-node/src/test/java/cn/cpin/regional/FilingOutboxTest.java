@@ -88,6 +88,8 @@ class FilingOutboxTest {
     }
     assertThat(setup.securityEvents.get()).isZero();
     assertThat(national.batches.get()).as("calls answered with a batch proof").isPositive();
+    // Alone at the log, each call starts at the trusted head: consistency from the batch proof.
+    assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isZero();
     // Each record keeps a receipt without audit path (IDN-030); the path derived from the
     // batch proof kept once is the log's own.
     for (IdentifierRecord record : issued) {
@@ -98,6 +100,27 @@ class FilingOutboxTest {
           kept.getLeafIndex()));
       FilingReceipt proven = setup.library.provenReceipt(id).orElseThrow();
       assertThat(proven.getAuditPathList()).as("audit path derived for " + id)
+          .isEqualTo(national.auditPath(kept.getLeafIndex(), kept.getTreeHead().getTreeSize()));
+    }
+  }
+
+  @Test
+  void withOtherFilingsBetweenCallsConsistencyIsAskedForAndBatchProofsStillVerify()
+      throws Exception {
+    NationalLog national = new NationalLog();
+    national.foreignLeafFirst.set(true);
+    Setup setup = start(national);
+    List<IdentifierRecord> issued = issue(setup.library, 2_500);
+    setup.outbox.wake();
+
+    awaitFiled(setup.library, issued);
+    assertThat(setup.securityEvents.get()).isZero();
+    assertThat(national.batches.get()).as("calls answered with a batch proof").isGreaterThan(1);
+    assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isPositive();
+    for (IdentifierRecord record : issued) {
+      Identifier id = Identifier.parse(record.getIdentifier());
+      FilingReceipt kept = setup.library.get(id).orElseThrow().getFilingReceipt();
+      assertThat(setup.library.provenReceipt(id).orElseThrow().getAuditPathList())
           .isEqualTo(national.auditPath(kept.getLeafIndex(), kept.getTreeHead().getTreeSize()));
     }
   }
@@ -121,6 +144,7 @@ class FilingOutboxTest {
           kept.getTreeHead().getTreeSize()));
     }
     assertThat(setup.securityEvents.get()).isZero();
+    assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isPositive();
   }
 
   @Test
@@ -233,12 +257,18 @@ class FilingOutboxTest {
     final AtomicBoolean tamperFrontier = new AtomicBoolean();
     final AtomicLong tamperedBatch = new AtomicLong(-1);
     final AtomicInteger batches = new AtomicInteger();
+    final AtomicInteger consistencyCalls = new AtomicInteger();
+    final AtomicBoolean foreignLeafFirst = new AtomicBoolean();
     final java.util.concurrent.atomic.AtomicReference<String> tampered =
         new java.util.concurrent.atomic.AtomicReference<>();
 
     @Override
     public synchronized void fileIdentifiers(FileIdentifiersRequest request,
         StreamObserver<FileIdentifiersResponse> out) {
+      if (foreignLeafFirst.get()) {
+        // Another region's filing lands before this call's leaves.
+        tree.append(MerkleTree.leafHash(new byte[] {(byte) tree.size()}));
+      }
       long first = tree.size();
       for (FilingEntry entry : request.getEntriesList()) {
         received.computeIfAbsent(entry.getIdentifier(), k -> new AtomicInteger())
@@ -288,6 +318,7 @@ class FilingOutboxTest {
     @Override
     public synchronized void getConsistencyProof(GetConsistencyProofRequest request,
         StreamObserver<GetConsistencyProofResponse> out) {
+      consistencyCalls.incrementAndGet();
       GetConsistencyProofResponse.Builder response = GetConsistencyProofResponse.newBuilder();
       tree.consistencyProof(request.getFirstTreeSize(), request.getSecondTreeSize())
           .forEach(h -> response.addConsistencyPath(ByteString.copyFrom(h)));

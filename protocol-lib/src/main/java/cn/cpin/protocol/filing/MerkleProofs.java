@@ -194,6 +194,27 @@ public final class MerkleProofs {
     return path;
   }
 
+  /**
+   * The RFC 9162 §2.1.4.1 consistency proof from the tree of size {@code first} to the tree of
+   * size {@code first + leafHashes.size()}, derived from a batch proof (IDN-030): every node it
+   * names is a frontier subtree or lies over the batch's leaves. A filer whose trusted head has
+   * size {@code first} so checks consistency without asking the log (IDN-013).
+   *
+   * @throws IllegalArgumentException if {@code first} is 0, the batch is empty or the frontier
+   *     does not have one hash per bit set in {@code first}
+   */
+  public static List<byte[]> batchConsistencyProof(long first, List<byte[]> frontier,
+      List<byte[]> leafHashes) {
+    if (first < 1 || leafHashes.isEmpty() || frontier.size() != Long.bitCount(first)) {
+      throw new IllegalArgumentException("no consistency proof from " + first + " with "
+          + frontier.size() + " frontier hashes and " + leafHashes.size() + " leaves");
+    }
+    java.util.ArrayList<byte[]> proof = new java.util.ArrayList<>();
+    new BatchTree(first, frontier, leafHashes).subproof(first, 0, first + leafHashes.size(),
+        true, proof);
+    return proof;
+  }
+
   /** The nodes of a tree known only by the compact range of its first leaves and the rest. */
   private record BatchTree(long first, List<byte[]> frontier, List<byte[]> leaves) {
     // PATH(m, D[start:end]) of RFC 9162 §2.1.3.1, with m absolute.
@@ -207,6 +228,24 @@ public final class MerkleProofs {
         out.add(hash(start + k, end));
       } else {
         path(m, start + k, end, out);
+        out.add(hash(start, start + k));
+      }
+    }
+
+    // SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1, with m relative to start.
+    void subproof(long m, long start, long end, boolean b, List<byte[]> out) {
+      if (m == end - start) {
+        if (!b) {
+          out.add(hash(start, end));
+        }
+        return;
+      }
+      long k = MerkleTree.largestPowerOfTwoBelow(end - start);
+      if (m <= k) {
+        subproof(m, start, start + k, b, out);
+        out.add(hash(start + k, end));
+      } else {
+        subproof(m - k, start + k, end, false, out);
         out.add(hash(start, start + k));
       }
     }

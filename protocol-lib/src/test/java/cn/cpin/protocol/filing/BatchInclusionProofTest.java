@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Batch inclusion proofs (IDN-030): the compact range of the first m leaves and the leaves m to
- * n - 1 give the root of the tree of size n, and each batch leaf's audit path derived from them is
- * the RFC 9162 one {@link MerkleTree#inclusionProof} computes. Every alteration fails.
+ * n - 1 give the root of the tree of size n, and each batch leaf's audit path and the consistency
+ * proof from m to n derived from them are the RFC 9162 ones {@link MerkleTree} computes. Every
+ * alteration fails.
  */
 class BatchInclusionProofTest {
 
@@ -29,6 +30,11 @@ class BatchInclusionProofTest {
         assertThat(frontier).as("frontier of %d", m).hasSize(Long.bitCount(m));
         assertThat(MerkleProofs.verifyBatchInclusion(m, frontier, batch, n, tree.rootHash(n)))
             .as("batch [%d, %d)", m, n).isTrue();
+        if (m > 0) {
+          assertThat(MerkleProofs.batchConsistencyProof(m, frontier, batch))
+              .as("consistency proof from %d to %d from the batch", m, n)
+              .containsExactlyElementsOf(tree.consistencyProof(m, n));
+        }
         for (int i = m; i < n; i++) {
           assertThat(MerkleProofs.batchAuditPath(m, frontier, batch, i))
               .as("audit path of %d in %d from the batch [%d, %d)", i, n, m, n)
@@ -58,6 +64,10 @@ class BatchInclusionProofTest {
       List<byte[]> batch = leaves.subList(m, n);
       assertThat(MerkleProofs.verifyBatchInclusion(m, frontier, batch, n, big.rootHash(n)))
           .as("batch [%d, %d)", m, n).isTrue();
+      if (m > 0) {
+        assertThat(MerkleProofs.batchConsistencyProof(m, frontier, batch))
+            .containsExactlyElementsOf(big.consistencyProof(m, n));
+      }
       for (int probe = 0; probe < 5; probe++) {
         int i = m + random.nextInt(n - m);
         assertThat(MerkleProofs.batchAuditPath(m, frontier, batch, i))
