@@ -78,30 +78,13 @@ class FilingOutboxTest {
   void everyIdentifierIsSentOnceAndFiledWithAVerifiedBatchProof() throws Exception {
     NationalLog national = new NationalLog();
     Setup setup = start(national);
-    List<IdentifierRecord> issued = issue(setup.library, 3_500);
-    setup.outbox.wake();
-
-    awaitFiled(setup.library, issued);
-    for (IdentifierRecord record : issued) {
-      assertThat(national.received.get(record.getIdentifier())).as("sends of "
-          + record.getIdentifier()).hasValue(1);
-    }
+    List<IdentifierRecord> issued = issueAndFile(setup, 3_500);
+    assertSentOnce(national, issued);
     assertThat(setup.securityEvents.get()).isZero();
     assertThat(national.batches.get()).as("calls answered with a batch proof").isPositive();
     // Alone at the log, each call starts at the trusted head: consistency from the batch proof.
     assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isZero();
-    // Each record keeps a receipt without audit path (IDN-030); the path derived from the
-    // batch proof kept once is the log's own.
-    for (IdentifierRecord record : issued) {
-      Identifier id = Identifier.parse(record.getIdentifier());
-      FilingReceipt kept = setup.library.get(id).orElseThrow().getFilingReceipt();
-      assertThat(kept.getAuditPathList()).as("audit path kept in " + id).isEmpty();
-      assertThat(kept.getLeafHash().toByteArray()).isEqualTo(national.tree.leafHashAt(
-          kept.getLeafIndex()));
-      FilingReceipt proven = setup.library.provenReceipt(id).orElseThrow();
-      assertThat(proven.getAuditPathList()).as("audit path derived for " + id)
-          .isEqualTo(national.auditPath(kept.getLeafIndex(), kept.getTreeHead().getTreeSize()));
-    }
+    assertBatchFiled(setup.library, national, issued);
   }
 
   @Test
@@ -110,17 +93,25 @@ class FilingOutboxTest {
     NationalLog national = new NationalLog();
     national.foreignLeafFirst.set(true);
     Setup setup = start(national);
-    List<IdentifierRecord> issued = issue(setup.library, 2_500);
-    setup.outbox.wake();
-
-    awaitFiled(setup.library, issued);
+    List<IdentifierRecord> issued = issueAndFile(setup, 2_500);
     assertThat(setup.securityEvents.get()).isZero();
     assertThat(national.batches.get()).as("calls answered with a batch proof").isGreaterThan(1);
     assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isPositive();
+    assertBatchFiled(setup.library, national, issued);
+  }
+
+  // Each record keeps a receipt without audit path (IDN-030); the path derived from the batch
+  // proof kept once is the log's own.
+  private static void assertBatchFiled(IdentifierLibrary library, NationalLog national,
+      List<IdentifierRecord> issued) {
     for (IdentifierRecord record : issued) {
       Identifier id = Identifier.parse(record.getIdentifier());
-      FilingReceipt kept = setup.library.get(id).orElseThrow().getFilingReceipt();
-      assertThat(setup.library.provenReceipt(id).orElseThrow().getAuditPathList())
+      FilingReceipt kept = library.get(id).orElseThrow().getFilingReceipt();
+      assertThat(kept.getAuditPathList()).as("audit path kept in " + id).isEmpty();
+      assertThat(kept.getLeafHash().toByteArray()).isEqualTo(national.tree.leafHashAt(
+          kept.getLeafIndex()));
+      assertThat(library.provenReceipt(id).orElseThrow().getAuditPathList())
+          .as("audit path derived for " + id)
           .isEqualTo(national.auditPath(kept.getLeafIndex(), kept.getTreeHead().getTreeSize()));
     }
   }
@@ -131,13 +122,9 @@ class FilingOutboxTest {
     NationalLog national = new NationalLog();
     national.old.set(true);
     Setup setup = start(national);
-    List<IdentifierRecord> issued = issue(setup.library, 3_500);
-    setup.outbox.wake();
-
-    awaitFiled(setup.library, issued);
+    List<IdentifierRecord> issued = issueAndFile(setup, 3_500);
+    assertSentOnce(national, issued);
     for (IdentifierRecord record : issued) {
-      assertThat(national.received.get(record.getIdentifier())).as("sends of "
-          + record.getIdentifier()).hasValue(1);
       FilingReceipt kept = setup.library.get(Identifier.parse(record.getIdentifier()))
           .orElseThrow().getFilingReceipt();
       assertThat(kept.getAuditPathList()).isEqualTo(national.auditPath(kept.getLeafIndex(),
@@ -153,10 +140,7 @@ class FilingOutboxTest {
     national.old.set(true);
     national.tamperNext.set(true);
     Setup setup = start(national);
-    List<IdentifierRecord> issued = issue(setup.library, 1_500);
-    setup.outbox.wake();
-
-    awaitFiled(setup.library, issued);
+    List<IdentifierRecord> issued = issueAndFile(setup, 1_500);
     assertThat(setup.securityEvents.get()).as("security.filing_verification_failed events")
         .isPositive();
     String tampered = national.tampered.get();
@@ -232,6 +216,21 @@ class FilingOutboxTest {
       issued.addAll(library.issueAll(OPERATOR, batch));
     }
     return issued;
+  }
+
+  private static List<IdentifierRecord> issueAndFile(Setup setup, int count)
+      throws InterruptedException {
+    List<IdentifierRecord> issued = issue(setup.library, count);
+    setup.outbox.wake();
+    awaitFiled(setup.library, issued);
+    return issued;
+  }
+
+  private static void assertSentOnce(NationalLog national, List<IdentifierRecord> issued) {
+    for (IdentifierRecord record : issued) {
+      assertThat(national.received.get(record.getIdentifier())).as("sends of "
+          + record.getIdentifier()).hasValue(1);
+    }
   }
 
   private static void awaitFiled(IdentifierLibrary library, List<IdentifierRecord> issued)
