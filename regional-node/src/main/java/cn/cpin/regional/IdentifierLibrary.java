@@ -269,8 +269,10 @@ final class IdentifierLibrary {
 
   /**
    * Marks records filed with their verified receipts and takes them out of the outbox, in one
-   * store write with {@code alongside} (the outbox's trusted tree head and batch proof: one
-   * fsync, not several). A receipt covered by a batch proof is kept without its audit path.
+   * store write with {@code alongside} (the outbox's trusted tree head and batch proof). A receipt
+   * covered by a batch proof is kept without its audit path. The write does not wait for its
+   * fsync: the next round's {@link #pendingFilings} sync covers it, and if a crash loses it the
+   * records are still in the outbox and refiling returns their receipts again (IDN-012, IDN-016).
    */
   void markFiled(List<FilingReceipt> receipts, Map<String, byte[]> alongside) {
     Map<String, byte[]> puts = new HashMap<>(alongside);
@@ -287,7 +289,7 @@ final class IdentifierLibrary {
               .build().toByteArray()));
       deletes.add(OUTBOX + receipt.getIdentifier());
     }
-    store.write(puts, deletes, Map.of());
+    store.writeUnsynced(puts, deletes);
   }
 
   /** Where the outbox keeps the batch proof of the filing call answered with a head of {@code treeSize}. */
