@@ -186,7 +186,7 @@ final class FilingOutbox implements AutoCloseable {
   }
 
   // The batch proof kept once for all its records (IDN-030): head, frontier, and the leaves in
-  // order, from which each record's audit path is derived (IdentifierLibrary.filingReceipt).
+  // order, from which each record's audit path is derived (IdentifierLibrary.provenReceipt).
   private static FileIdentifiersResponse storedBatch(SignedTreeHead head,
       BatchInclusionProof proof, List<FilingReceipt> verified) {
     FileIdentifiersResponse.Builder stored = FileIdentifiersResponse.newBuilder()
