@@ -216,42 +216,11 @@ public final class MerkleProofs {
   }
 
   /** The nodes of a tree known only by the compact range of its first leaves and the rest. */
-  private record BatchTree(long first, List<byte[]> frontier, List<byte[]> leaves) {
-    // PATH(m, D[start:end]) of RFC 9162 §2.1.3.1, with m absolute.
-    void path(long m, long start, long end, List<byte[]> out) {
-      if (end - start == 1) {
-        return;
-      }
-      long k = MerkleTree.largestPowerOfTwoBelow(end - start);
-      if (m < start + k) {
-        path(m, start, start + k, out);
-        out.add(hash(start + k, end));
-      } else {
-        path(m, start + k, end, out);
-        out.add(hash(start, start + k));
-      }
-    }
-
-    // SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1, with m relative to start.
-    void subproof(long m, long start, long end, boolean b, List<byte[]> out) {
-      if (m == end - start) {
-        if (!b) {
-          out.add(hash(start, end));
-        }
-        return;
-      }
-      long k = MerkleTree.largestPowerOfTwoBelow(end - start);
-      if (m <= k) {
-        subproof(m, start, start + k, b, out);
-        out.add(hash(start + k, end));
-      } else {
-        subproof(m - k, start + k, end, false, out);
-        out.add(hash(start, start + k));
-      }
-    }
-
-    // MTH(D[start:end]) for a node of the tree: over batch leaves, a frontier subtree, or split.
-    byte[] hash(long start, long end) {
+  private record BatchTree(long first, List<byte[]> frontier, List<byte[]> leaves)
+      implements MerkleNodes {
+    // Over batch leaves, a frontier subtree, or split.
+    @Override
+    public byte[] hash(long start, long end) {
       if (start >= first) {
         if (end - start == 1) {
           return leaves.get((int) (start - first));
