@@ -1,5 +1,8 @@
 package cn.cpin.conformance;
 
+import cn.cpin.identifier.v1.BatchInclusionProof;
+import cn.cpin.identifier.v1.FileIdentifiersRequest;
+import cn.cpin.identifier.v1.FileIdentifiersResponse;
 import cn.cpin.identifier.v1.FilingEntry;
 import cn.cpin.identifier.v1.FilingReceipt;
 import cn.cpin.identifier.v1.FilingServiceGrpc;
@@ -586,6 +589,92 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
             GetConsistencyProofRequest.newBuilder().setFirstTreeSize(beyond).build()));
   }
 
+  @Check(requirements = {"IDN-030", "IDN-016"},
+      title = "FileIdentifiers with batch_proof proves the leaves it appends with one batch proof "
+          + "against a tree head of exactly their end; a refiled entry keeps a full receipt")
+  void nationalBatchProofVerifies() throws InterruptedException {
+    requireService(IdentifierServiceGrpc.SERVICE_NAME);
+    requireNational();
+    IdentifierRecord filed = filedResource();
+    Optional<PublicKey> logKey = logKey();
+    NodeCode self = target().nodeCode();
+    // Filed as the node itself: its resource again (no new leaf, IDN-016) and two identifiers
+    // under its code with serials at the top of the range, which a node issuing from 1
+    // (IDN-010) never reaches.
+    withNational(CpinIdentity.node(self), national -> {
+      FilingEntry earlier = filing(national).getInclusionProof(GetInclusionProofRequest
+          .newBuilder().setIdentifier(filed.getIdentifier()).build()).getEntry();
+      List<FilingEntry> fresh = new ArrayList<>();
+      long top = 4_738_381_338_321_616_895L; // 36^12 - 1, the largest serial
+      long serial = top - (RANDOM.nextLong() >>> 8);
+      for (int i = 0; i < 2; i++) {
+        byte[] digest = new byte[32];
+        RANDOM.nextBytes(digest);
+        fresh.add(FilingEntry.newBuilder()
+            .setIdentifier(Identifier.of(self, cn.cpin.protocol.identifier.IdentifierKind.RESOURCE,
+                serial - i).toString())
+            .setKind(IdentifierKind.IDENTIFIER_KIND_RESOURCE)
+            .setOwnerId(filed.getOwnerId())
+            .setIssuedAt(filed.getIssuedAt())
+            .setRecordDigest(ByteString.copyFrom(digest))
+            .build());
+      }
+      FileIdentifiersResponse response;
+      try {
+        response = filing(national).fileIdentifiers(FileIdentifiersRequest.newBuilder()
+            .setRequestId(newRequestId()).addEntries(earlier).addAllEntries(fresh)
+            .setBatchProof(true).build());
+      } catch (StatusRuntimeException e) {
+        throw new AssertionError("FileIdentifiers with batch_proof as " + self
+            + " at the national node failed: " + describe(e));
+      }
+      String what = "FileIdentifiers with batch_proof";
+      SignedTreeHead head = response.getTreeHead();
+      Assertions.check(response.hasBatchProof(), what + " appended two leaves but its response "
+          + "carries no batch_proof");
+      BatchInclusionProof proof = response.getBatchProof();
+      long m = proof.getFirstLeafIndex();
+      Assertions.equal(what + ": tree_head.tree_size against first_leaf_index + 2 new leaves",
+          m + 2, head.getTreeSize());
+      Assertions.equal(what + ": receipts", 3, response.getReceiptsCount());
+      FilingReceipt full = response.getReceipts(0);
+      Assertions.check(full.getTreeHead().equals(head) && MerkleProofs.verifyInclusion(
+          FilingEncoding.leafHash(earlier), full.getLeafIndex(), head.getTreeSize(),
+          bytes(full.getAuditPathList()), head.getRootHash().toByteArray()), what + ": the "
+              + "receipt of the refiled " + filed.getIdentifier() + " is not a full receipt "
+              + "whose audit path proves it in the response's tree head");
+      List<byte[]> leaves = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        FilingReceipt receipt = response.getReceipts(1 + i);
+        Assertions.equal(what + ": leaf_index of the new " + receipt.getIdentifier(), m + i,
+            receipt.getLeafIndex());
+        Assertions.check(!receipt.hasTreeHead() && receipt.getAuditPathCount() == 0,
+            what + ": the receipt of the new " + receipt.getIdentifier() + " repeats the tree "
+                + "head or an audit path");
+        leaves.add(FilingEncoding.leafHash(fresh.get(i)));
+      }
+      List<byte[]> frontier = bytes(proof.getLeftFrontierList());
+      Assertions.check(MerkleProofs.verifyBatchInclusion(m, frontier, leaves,
+          head.getTreeSize(), head.getRootHash().toByteArray()), what + ": the frontier of "
+              + m + " (" + frontier.size() + " hashes) and the two new leaves do not give the "
+              + "signed root of the tree of size " + head.getTreeSize());
+      logKey.ifPresent(key -> expectSigned(what + ": tree_head", head, key));
+      GetInclusionProofResponse single = filing(national).getInclusionProof(
+          GetInclusionProofRequest.newBuilder().setIdentifier(fresh.get(1).getIdentifier())
+              .setTreeSize(head.getTreeSize()).build());
+      List<byte[]> derived = MerkleProofs.batchAuditPath(m, frontier, leaves, m + 1);
+      List<byte[]> served = bytes(single.getAuditPathList());
+      boolean same = derived.size() == served.size();
+      for (int i = 0; same && i < derived.size(); i++) {
+        same = java.util.Arrays.equals(derived.get(i), served.get(i));
+      }
+      Assertions.check(same, "GetInclusionProof of " + fresh.get(1).getIdentifier() + " at "
+          + "tree_size " + head.getTreeSize() + " differs from the audit path derived from the "
+          + "batch proof");
+      return null;
+    });
+  }
+
   // ---------------------------------------------------------------- prefix resolution
 
   @Check(requirements = "IDN-022",
@@ -893,9 +982,13 @@ public abstract class AbstractIdentifierSuite extends ConformanceSuite {
    * suite's test CA (the national node trusts it for the test), closing it afterwards.
    */
   private <T> T withNational(Function<ManagedChannel, T> body) {
+    return withNational(CpinIdentity.node(Callers.otherNode(target().nodeCode())), body);
+  }
+
+  /** As {@link #withNational(Function)}, calling as {@code self}. */
+  private <T> T withNational(CpinIdentity self, Function<ManagedChannel, T> body) {
     requireNational();
     InetSocketAddress address = target().national().orElseThrow();
-    CpinIdentity self = CpinIdentity.node(Callers.otherNode(target().nodeCode()));
     ManagedChannel national;
     try {
       national = NodeTls.channel(address, target().pki().credentials(self),

@@ -1,6 +1,7 @@
 package cn.cpin.national;
 
 import cn.cpin.common.v1.ErrorReason;
+import cn.cpin.identifier.v1.BatchInclusionProof;
 import cn.cpin.identifier.v1.FilingEntry;
 import cn.cpin.identifier.v1.FilingReceipt;
 import cn.cpin.identifier.v1.SignedTreeHead;
@@ -36,8 +37,9 @@ final class FilingLog {
   private static final String BY_IDENTIFIER = "filing/by-identifier/";
   private static final String RECEIPT = "filing/receipt/";
 
-  /** The answer to one FileIdentifiers call. */
-  record Appended(List<FilingReceipt> receipts, SignedTreeHead treeHead) {}
+  /** The answer to one FileIdentifiers call; {@code batchProof} null unless asked for and used. */
+  record Appended(List<FilingReceipt> receipts, SignedTreeHead treeHead,
+      BatchInclusionProof batchProof) {}
 
   private final KeyValueStore store;
   private final TreeHeadSigner signer;
@@ -58,8 +60,11 @@ final class FilingLog {
   /**
    * Appends the entries of {@code caller}, all or nothing; an identifier filed before with the
    * same record digest keeps its leaf, with a different one fails the call (IDN-016, IDN-017).
+   * With {@code batchProof} the new leaves, appended contiguously under this lock and covered by
+   * a head signed at exactly their end, get compact receipts and one batch proof (IDN-030).
    */
-  synchronized Appended append(String requestId, CpinIdentity caller, List<FilingEntry> entries) {
+  synchronized Appended append(String requestId, CpinIdentity caller, List<FilingEntry> entries,
+      boolean batchProof) {
     List<FieldViolation> violations = new ArrayList<>();
     for (int i = 0; i < entries.size(); i++) {
       check(entries.get(i), "entries[" + i + "]", caller, violations);
@@ -102,17 +107,24 @@ final class FilingLog {
       added.put(index, receipt);
       newLeaves.add(leafHash);
     }
+    long first = tree.size();
     if (!writes.isEmpty()) {
       store.write(writes, List.of(), Map.of());
       newLeaves.forEach(tree::append);
       latest = sign();
     }
+    BatchInclusionProof proof = batchProof && !newLeaves.isEmpty()
+        ? BatchInclusionProof.newBuilder().setFirstLeafIndex(first)
+            .addAllLeftFrontier(bytes(tree.leftFrontier(first))).build()
+        : null;
     List<FilingReceipt> receipts = new ArrayList<>();
     for (Map.Entry<String, Long> e : indexes.entrySet()) {
       FilingReceipt fresh = added.get(e.getValue());
-      receipts.add(fresh == null ? receipt(e.getValue(), latest) : withProof(fresh, latest));
+      receipts.add(fresh == null ? receipt(e.getValue(), latest)
+          : proof != null ? fresh.toBuilder().clearLeafHash().build()
+          : withProof(fresh, latest));
     }
-    return new Appended(receipts, latest);
+    return new Appended(receipts, latest, proof);
   }
 
   synchronized SignedTreeHead latest() {

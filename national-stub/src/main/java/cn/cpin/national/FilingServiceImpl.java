@@ -27,11 +27,14 @@ final class FilingServiceImpl extends FilingServiceGrpc.FilingServiceImplBase {
   public void fileIdentifiers(FileIdentifiersRequest request,
       StreamObserver<FileIdentifiersResponse> responseObserver) {
     FilingLog.Appended appended = log.append(request.getRequestId(),
-        AccessControlInterceptor.CALLER.get(), request.getEntriesList());
-    responseObserver.onNext(FileIdentifiersResponse.newBuilder()
+        AccessControlInterceptor.CALLER.get(), request.getEntriesList(), request.getBatchProof());
+    FileIdentifiersResponse.Builder response = FileIdentifiersResponse.newBuilder()
         .addAllReceipts(appended.receipts())
-        .setTreeHead(appended.treeHead())
-        .build());
+        .setTreeHead(appended.treeHead());
+    if (appended.batchProof() != null) {
+      response.setBatchProof(appended.batchProof());
+    }
+    responseObserver.onNext(response.build());
     responseObserver.onCompleted();
   }
 

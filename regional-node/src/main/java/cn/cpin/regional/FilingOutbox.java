@@ -1,6 +1,7 @@
 package cn.cpin.regional;
 
 import cn.cpin.node.Daemons;
+import cn.cpin.identifier.v1.BatchInclusionProof;
 import cn.cpin.identifier.v1.FileIdentifiersRequest;
 import cn.cpin.identifier.v1.FileIdentifiersResponse;
 import cn.cpin.identifier.v1.FilingEntry;
@@ -36,7 +37,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Files issued identifiers with the national node (IDN-012, IDN-013): batches of up to 1000 from
  * the library's durable outbox, retried with backoff until answered, across restarts. A receipt
  * counts only once its tree head's signature, its consistency with the last verified tree head
- * and its inclusion proof all verify.
+ * and its inclusion proof all verify: its audit path, or for the leaves a call appended, one
+ * batch proof over all of them (IDN-030), which is kept once for the batch.
  */
 final class FilingOutbox implements AutoCloseable {
   static final int BATCH = 1000;
@@ -108,6 +110,7 @@ final class FilingOutbox implements AutoCloseable {
           .fileIdentifiers(FileIdentifiersRequest.newBuilder()
               .setRequestId(requestId(batch))
               .addAllEntries(batch)
+              .setBatchProof(true)
               .build());
     } catch (StatusRuntimeException e) {
       if (PERMANENT.contains(e.getStatus().getCode())) {
@@ -119,18 +122,10 @@ final class FilingOutbox implements AutoCloseable {
       throw e;
     }
     SignedTreeHead head = response.getTreeHead();
-    long trustedSize = verifier.trusted().map(SignedTreeHead::getTreeSize).orElse(0L);
-    List<byte[]> consistency = List.of();
-    if (trustedSize > 0 && trustedSize < head.getTreeSize()) {
-      consistency = bytes(FilingServiceGrpc.newBlockingStub(national)
-          .withDeadlineAfter(10, TimeUnit.SECONDS)
-          .getConsistencyProof(GetConsistencyProofRequest.newBuilder()
-              .setFirstTreeSize(trustedSize).setSecondTreeSize(head.getTreeSize()).build())
-          .getConsistencyPathList());
-    }
-    verifier.accept(head, consistency);
     Map<String, FilingEntry> byId = new HashMap<>();
     batch.forEach(e -> byId.put(e.getIdentifier(), e));
+    BatchInclusionProof proof = response.hasBatchProof() ? response.getBatchProof() : null;
+    List<byte[]> batchLeaves = new ArrayList<>();
     List<FilingReceipt> verified = new ArrayList<>();
     for (FilingReceipt receipt : response.getReceiptsList()) {
       FilingEntry entry = byId.get(receipt.getIdentifier());
@@ -138,19 +133,71 @@ final class FilingOutbox implements AutoCloseable {
         throw new IllegalStateException("receipt for an identifier not filed: "
             + receipt.getIdentifier());
       }
-      // Every receipt of a batch carries the head just accepted (signature and consistency
-      // checked once above), so only its inclusion proof is left to verify.
+      byte[] leafHash = FilingEncoding.leafHash(entry);
+      if (proof != null && !receipt.hasTreeHead()) {
+        // A leaf this call appended: the batch proof below covers it, in leaf order (IDN-030).
+        if (receipt.getLeafIndex() != proof.getFirstLeafIndex() + batchLeaves.size()) {
+          throw new IllegalStateException("receipt for " + receipt.getIdentifier()
+              + " is not the next leaf of the batch");
+        }
+        batchLeaves.add(leafHash);
+        verified.add(receipt.toBuilder().setLeafHash(ByteString.copyFrom(leafHash))
+            .setTreeHead(head).build());
+        continue;
+      }
+      // Every full receipt of a batch carries the response's head (its signature and consistency
+      // are checked once below), so only its inclusion proof is left to verify.
       if (!receipt.getTreeHead().equals(head) || !MerkleProofs.verifyInclusion(
-          FilingEncoding.leafHash(entry), receipt.getLeafIndex(), head.getTreeSize(),
+          leafHash, receipt.getLeafIndex(), head.getTreeSize(),
           bytes(receipt.getAuditPathList()), head.getRootHash().toByteArray())) {
         throw new IllegalStateException("receipt for " + receipt.getIdentifier()
             + " does not prove inclusion in the signed tree head");
       }
       verified.add(receipt);
     }
-    library.markFiled(verified, Map.of(TRUSTED_HEAD,
-        verifier.trusted().orElseThrow().toByteArray()));
+    List<byte[]> frontier = proof == null ? List.of() : bytes(proof.getLeftFrontierList());
+    if (proof != null && !MerkleProofs.verifyBatchInclusion(proof.getFirstLeafIndex(), frontier,
+        batchLeaves, head.getTreeSize(), head.getRootHash().toByteArray())) {
+      throw new IllegalStateException("the batch proof of leaves " + proof.getFirstLeafIndex()
+          + " to " + (head.getTreeSize() - 1) + " does not prove them in the signed tree head");
+    }
+    long trustedSize = verifier.trusted().map(SignedTreeHead::getTreeSize).orElse(0L);
+    List<byte[]> consistency = List.of();
+    if (trustedSize > 0 && proof != null && trustedSize == proof.getFirstLeafIndex()) {
+      // Nothing was appended since the trusted head: the frontier and this call's leaves give
+      // the consistency proof, which the verifier checks against the trusted root as any other.
+      consistency = MerkleProofs.batchConsistencyProof(trustedSize, frontier, batchLeaves);
+    } else if (trustedSize > 0 && trustedSize < head.getTreeSize()) {
+      consistency = bytes(FilingServiceGrpc.newBlockingStub(national)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getConsistencyProof(GetConsistencyProofRequest.newBuilder()
+              .setFirstTreeSize(trustedSize).setSecondTreeSize(head.getTreeSize()).build())
+          .getConsistencyPathList());
+    }
+    verifier.accept(head, consistency);
+    Map<String, byte[]> alongside = new HashMap<>();
+    alongside.put(TRUSTED_HEAD, verifier.trusted().orElseThrow().toByteArray());
+    if (proof != null) {
+      alongside.put(IdentifierLibrary.filingBatchKey(head.getTreeSize()),
+          storedBatch(head, proof, verified).toByteArray());
+    }
+    library.markFiled(verified, alongside);
     events.info("filing.filed", "count", verified.size(), "tree_size", head.getTreeSize());
+  }
+
+  // The batch proof kept once for all its records (IDN-030): head, frontier, and the leaves in
+  // order, from which each record's audit path is derived (IdentifierLibrary.provenReceipt).
+  private static FileIdentifiersResponse storedBatch(SignedTreeHead head,
+      BatchInclusionProof proof, List<FilingReceipt> verified) {
+    FileIdentifiersResponse.Builder stored = FileIdentifiersResponse.newBuilder()
+        .setTreeHead(head).setBatchProof(proof);
+    for (FilingReceipt receipt : verified) {
+      if (receipt.getLeafIndex() >= proof.getFirstLeafIndex()) {
+        stored.addReceipts(FilingReceipt.newBuilder().setIdentifier(receipt.getIdentifier())
+            .setLeafIndex(receipt.getLeafIndex()).setLeafHash(receipt.getLeafHash()));
+      }
+    }
+    return stored.build();
   }
 
   private void retryLater(String event, String reason) {

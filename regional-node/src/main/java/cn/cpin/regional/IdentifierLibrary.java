@@ -2,6 +2,7 @@ package cn.cpin.regional;
 
 import cn.cpin.protocol.Sha256;
 import cn.cpin.common.v1.ErrorReason;
+import cn.cpin.identifier.v1.FileIdentifiersResponse;
 import cn.cpin.identifier.v1.FilingEntry;
 import cn.cpin.identifier.v1.FilingReceipt;
 import cn.cpin.identifier.v1.FilingStatus;
@@ -11,6 +12,7 @@ import cn.cpin.protocol.error.CpinException;
 import cn.cpin.protocol.error.FieldViolation;
 import cn.cpin.protocol.error.InvalidArgumentException;
 import cn.cpin.protocol.filing.FilingEncoding;
+import cn.cpin.protocol.filing.MerkleProofs;
 import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.IdentifierKind;
 import cn.cpin.protocol.identifier.NodeCode;
@@ -55,6 +57,7 @@ final class IdentifierLibrary {
   private static final String REQUEST = "idn/request/";
   private static final String SERIALS = "idn/serials/";
   private static final String OUTBOX = "idn/outbox/";
+  private static final String FILING_BATCH = "idn/filing-batch/";
   private static final String BODY = "/body";
 
   private final NodeCode self;
@@ -266,15 +269,19 @@ final class IdentifierLibrary {
 
   /**
    * Marks records filed with their verified receipts and takes them out of the outbox, in one
-   * store write with {@code alongside} (the outbox's trusted tree head: one fsync, not two).
+   * store write with {@code alongside} (the outbox's trusted tree head and batch proof). A receipt
+   * covered by a batch proof is kept without its audit path. The write does not wait for its
+   * fsync: the next round's {@link #pendingFilings} sync covers it, and if a crash loses it the
+   * records are still in the outbox and refiling returns their receipts again (IDN-012, IDN-016).
    */
   void markFiled(List<FilingReceipt> receipts, Map<String, byte[]> alongside) {
     Map<String, byte[]> puts = new HashMap<>(alongside);
     List<String> deletes = new ArrayList<>();
     Timestamp now = Timestamps.fromMillis(clock.millis());
     for (FilingReceipt receipt : receipts) {
-      get(Identifier.parse(receipt.getIdentifier())).ifPresent(record -> puts.put(
-          RECORD + record.getIdentifier(), record.toBuilder()
+      // The identifier is one of this node's outbox entries, hence canonical: no parse needed.
+      store.get(RECORD + receipt.getIdentifier()).map(IdentifierLibrary::parse).ifPresent(
+          record -> puts.put(RECORD + record.getIdentifier(), record.toBuilder()
               .setFilingStatus(FilingStatus.FILING_STATUS_FILED)
               .setFilingReceipt(receipt)
               .setUpdatedAt(now)
@@ -282,7 +289,45 @@ final class IdentifierLibrary {
               .build().toByteArray()));
       deletes.add(OUTBOX + receipt.getIdentifier());
     }
-    store.write(puts, deletes, Map.of());
+    store.writeUnsynced(puts, deletes);
+  }
+
+  /** Where the outbox keeps the batch proof of the filing call answered with a head of {@code treeSize}. */
+  static String filingBatchKey(long treeSize) {
+    String digits = Long.toString(treeSize);
+    return FILING_BATCH + "00000000000000000000".substring(digits.length()) + digits;
+  }
+
+  /**
+   * The filing receipt of a FILED record with its audit path against its tree head: as stored,
+   * or derived from the batch proof kept for its filing call (IDN-030).
+   */
+  Optional<FilingReceipt> provenReceipt(Identifier identifier) {
+    Optional<IdentifierRecord> record = get(identifier)
+        .filter(r -> r.getFilingStatus() == FilingStatus.FILING_STATUS_FILED);
+    if (record.isEmpty()) {
+      return Optional.empty();
+    }
+    FilingReceipt receipt = record.get().getFilingReceipt();
+    if (receipt.getAuditPathCount() > 0 || receipt.getTreeHead().getTreeSize() == 1) {
+      return Optional.of(receipt);
+    }
+    FileIdentifiersResponse batch;
+    try {
+      batch = FileIdentifiersResponse.parseFrom(store.get(filingBatchKey(
+          receipt.getTreeHead().getTreeSize())).orElseThrow(() -> new IllegalStateException(
+              "no batch proof kept for the filing of " + identifier)));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("corrupt filing batch proof", e);
+    }
+    List<byte[]> leaves = new ArrayList<>(batch.getReceiptsCount());
+    batch.getReceiptsList().forEach(r -> leaves.add(r.getLeafHash().toByteArray()));
+    List<byte[]> frontier = new ArrayList<>();
+    batch.getBatchProof().getLeftFrontierList().forEach(h -> frontier.add(h.toByteArray()));
+    FilingReceipt.Builder proven = receipt.toBuilder();
+    MerkleProofs.batchAuditPath(batch.getBatchProof().getFirstLeafIndex(), frontier, leaves,
+        receipt.getLeafIndex()).forEach(h -> proven.addAuditPath(ByteString.copyFrom(h)));
+    return Optional.of(proven.build());
   }
 
   /** Marks records the national node refused for good (IDN-012). */

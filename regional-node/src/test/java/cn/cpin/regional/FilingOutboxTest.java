@@ -2,6 +2,7 @@ package cn.cpin.regional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import cn.cpin.identifier.v1.BatchInclusionProof;
 import cn.cpin.identifier.v1.FileIdentifiersRequest;
 import cn.cpin.identifier.v1.FileIdentifiersResponse;
 import cn.cpin.identifier.v1.FilingEntry;
@@ -16,6 +17,7 @@ import cn.cpin.node.EventLog;
 import cn.cpin.protocol.filing.FilingEncoding;
 import cn.cpin.protocol.filing.MerkleTree;
 import cn.cpin.protocol.filing.TreeHeadSigner;
+import cn.cpin.protocol.identifier.Identifier;
 import cn.cpin.protocol.identifier.IdentifierKind;
 import cn.cpin.protocol.identifier.NodeCode;
 import cn.cpin.protocol.pki.CpinIdentity;
@@ -42,16 +44,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The filing outbox (IDN-012, IDN-013) against a small national log of real Merkle trees and
- * signed tree heads, on an in-process transport: every identifier is sent once and filed with a
- * verified receipt (the trusted head and the receipts now go in one store write), and a receipt
- * whose inclusion proof does not verify is never recorded.
+ * The filing outbox (IDN-012, IDN-013, IDN-030) against a small national log of real Merkle trees
+ * and signed tree heads, on an in-process transport: every identifier is sent once and filed
+ * with a verified receipt (the trusted head, the batch proof and the receipts go in one store
+ * write), by a national node with batch proofs or one without, and a receipt whose inclusion
+ * proof or batch proof does not verify is never recorded.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class FilingOutboxTest {
@@ -71,38 +75,105 @@ class FilingOutboxTest {
   }
 
   @Test
-  void everyIdentifierIsSentOnceAndFiledWithAVerifiedReceipt() throws Exception {
+  void everyIdentifierIsSentOnceAndFiledWithAVerifiedBatchProof() throws Exception {
     NationalLog national = new NationalLog();
     Setup setup = start(national);
-    List<IdentifierRecord> issued = issue(setup.library, 3_500);
-    setup.outbox.wake();
+    List<IdentifierRecord> issued = issueAndFile(setup, 3_500);
+    assertSentOnce(national, issued);
+    assertThat(setup.securityEvents.get()).isZero();
+    assertThat(national.batches.get()).as("calls answered with a batch proof").isPositive();
+    // Alone at the log, each call starts at the trusted head: consistency from the batch proof.
+    assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isZero();
+    assertBatchFiled(setup.library, national, issued);
+  }
 
-    awaitFiled(setup.library, issued);
+  @Test
+  void withOtherFilingsBetweenCallsConsistencyIsAskedForAndBatchProofsStillVerify()
+      throws Exception {
+    NationalLog national = new NationalLog();
+    national.foreignLeafFirst.set(true);
+    Setup setup = start(national);
+    List<IdentifierRecord> issued = issueAndFile(setup, 2_500);
+    assertThat(setup.securityEvents.get()).isZero();
+    assertThat(national.batches.get()).as("calls answered with a batch proof").isGreaterThan(1);
+    assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isPositive();
+    assertBatchFiled(setup.library, national, issued);
+  }
+
+  // Each record keeps a receipt without audit path (IDN-030); the path derived from the batch
+  // proof kept once is the log's own.
+  private static void assertBatchFiled(IdentifierLibrary library, NationalLog national,
+      List<IdentifierRecord> issued) {
     for (IdentifierRecord record : issued) {
-      assertThat(national.received.get(record.getIdentifier())).as("sends of "
-          + record.getIdentifier()).hasValue(1);
+      Identifier id = Identifier.parse(record.getIdentifier());
+      FilingReceipt kept = library.get(id).orElseThrow().getFilingReceipt();
+      assertThat(kept.getAuditPathList()).as("audit path kept in " + id).isEmpty();
+      assertThat(kept.getLeafHash().toByteArray()).isEqualTo(national.tree.leafHashAt(
+          kept.getLeafIndex()));
+      assertThat(library.provenReceipt(id).orElseThrow().getAuditPathList())
+          .as("audit path derived for " + id)
+          .isEqualTo(national.auditPath(kept.getLeafIndex(), kept.getTreeHead().getTreeSize()));
+    }
+  }
+
+  @Test
+  void everyIdentifierIsFiledWithAVerifiedReceiptByANationalNodeWithoutBatchProofs()
+      throws Exception {
+    NationalLog national = new NationalLog();
+    national.old.set(true);
+    Setup setup = start(national);
+    List<IdentifierRecord> issued = issueAndFile(setup, 3_500);
+    assertSentOnce(national, issued);
+    for (IdentifierRecord record : issued) {
+      FilingReceipt kept = setup.library.get(Identifier.parse(record.getIdentifier()))
+          .orElseThrow().getFilingReceipt();
+      assertThat(kept.getAuditPathList()).isEqualTo(national.auditPath(kept.getLeafIndex(),
+          kept.getTreeHead().getTreeSize()));
     }
     assertThat(setup.securityEvents.get()).isZero();
+    assertThat(national.consistencyCalls.get()).as("GetConsistencyProof calls").isPositive();
   }
 
   @Test
   void aReceiptWhoseInclusionProofFailsIsNotRecordedAndIsFiledOnRetry() throws Exception {
     NationalLog national = new NationalLog();
+    national.old.set(true);
     national.tamperNext.set(true);
     Setup setup = start(national);
-    List<IdentifierRecord> issued = issue(setup.library, 1_500);
-    setup.outbox.wake();
-
-    awaitFiled(setup.library, issued);
+    List<IdentifierRecord> issued = issueAndFile(setup, 1_500);
     assertThat(setup.securityEvents.get()).as("security.filing_verification_failed events")
         .isPositive();
     String tampered = national.tampered.get();
-    IdentifierRecord record = setup.library.get(cn.cpin.protocol.identifier.Identifier
-        .parse(tampered)).orElseThrow();
+    IdentifierRecord record = setup.library.get(Identifier.parse(tampered)).orElseThrow();
     // Filed only after the retry, with the log's true audit path.
     assertThat(record.getFilingReceipt().getAuditPathList())
         .isEqualTo(national.auditPath(record.getFilingReceipt().getLeafIndex(),
             record.getFilingReceipt().getTreeHead().getTreeSize()));
+  }
+
+  @Test
+  void aBatchProofThatFailsIsNotRecordedAndTheBatchIsFiledOnRetry() throws Exception {
+    NationalLog national = new NationalLog();
+    national.tamperFrontier.set(true);
+    Setup setup = start(national);
+    List<IdentifierRecord> first = issue(setup.library, 0, 1_000);
+    setup.outbox.wake();
+    awaitFiled(setup.library, first);
+    // The second call's leaves start at 1000: its frontier is altered in the answer.
+    List<IdentifierRecord> second = issue(setup.library, 1_000, 1_500);
+    setup.outbox.wake();
+
+    awaitFiled(setup.library, second);
+    assertThat(national.tamperedBatch.get()).isEqualTo(1_000);
+    assertThat(setup.securityEvents.get()).as("security.filing_verification_failed events")
+        .isPositive();
+    for (IdentifierRecord record : second) {
+      // Filed by the retry, which appended nothing and so came with full receipts.
+      FilingReceipt kept = setup.library.get(Identifier.parse(record.getIdentifier()))
+          .orElseThrow().getFilingReceipt();
+      assertThat(kept.getAuditPathList()).isEqualTo(national.auditPath(kept.getLeafIndex(),
+          kept.getTreeHead().getTreeSize()));
+    }
   }
 
   private record Setup(IdentifierLibrary library, FilingOutbox outbox,
@@ -132,10 +203,14 @@ class FilingOutboxTest {
   }
 
   private static List<IdentifierRecord> issue(IdentifierLibrary library, int count) {
+    return issue(library, 0, count);
+  }
+
+  private static List<IdentifierRecord> issue(IdentifierLibrary library, int from, int to) {
     List<IdentifierRecord> issued = new ArrayList<>();
-    for (int start = 0; start < count; start += 500) {
+    for (int start = from; start < to; start += 500) {
       List<IssueRequest> batch = new ArrayList<>();
-      for (int i = start; i < Math.min(count, start + 500); i++) {
+      for (int i = start; i < Math.min(to, start + 500); i++) {
         batch.add(new IssueRequest("r-" + i, IdentifierKind.PARTICIPANT, null, "", Map.of()));
       }
       issued.addAll(library.issueAll(OPERATOR, batch));
@@ -143,11 +218,25 @@ class FilingOutboxTest {
     return issued;
   }
 
+  private static List<IdentifierRecord> issueAndFile(Setup setup, int count)
+      throws InterruptedException {
+    List<IdentifierRecord> issued = issue(setup.library, count);
+    setup.outbox.wake();
+    awaitFiled(setup.library, issued);
+    return issued;
+  }
+
+  private static void assertSentOnce(NationalLog national, List<IdentifierRecord> issued) {
+    for (IdentifierRecord record : issued) {
+      assertThat(national.received.get(record.getIdentifier())).as("sends of "
+          + record.getIdentifier()).hasValue(1);
+    }
+  }
+
   private static void awaitFiled(IdentifierLibrary library, List<IdentifierRecord> issued)
       throws InterruptedException {
     for (IdentifierRecord record : issued) {
-      cn.cpin.protocol.identifier.Identifier id =
-          cn.cpin.protocol.identifier.Identifier.parse(record.getIdentifier());
+      Identifier id = Identifier.parse(record.getIdentifier());
       while (library.get(id).orElseThrow().getFilingStatus()
           != FilingStatus.FILING_STATUS_FILED) {
         Thread.sleep(20);
@@ -162,12 +251,24 @@ class FilingOutboxTest {
     final Map<String, Long> indexes = new HashMap<>();
     final Map<String, AtomicInteger> received = new ConcurrentHashMap<>();
     final AtomicBoolean tamperNext = new AtomicBoolean();
+    /** Answers as a national node of before IDN-030: full receipts whatever the request asks. */
+    final AtomicBoolean old = new AtomicBoolean();
+    final AtomicBoolean tamperFrontier = new AtomicBoolean();
+    final AtomicLong tamperedBatch = new AtomicLong(-1);
+    final AtomicInteger batches = new AtomicInteger();
+    final AtomicInteger consistencyCalls = new AtomicInteger();
+    final AtomicBoolean foreignLeafFirst = new AtomicBoolean();
     final java.util.concurrent.atomic.AtomicReference<String> tampered =
         new java.util.concurrent.atomic.AtomicReference<>();
 
     @Override
     public synchronized void fileIdentifiers(FileIdentifiersRequest request,
         StreamObserver<FileIdentifiersResponse> out) {
+      if (foreignLeafFirst.get()) {
+        // Another region's filing lands before this call's leaves.
+        tree.append(MerkleTree.leafHash(new byte[] {(byte) tree.size()}));
+      }
+      long first = tree.size();
       for (FilingEntry entry : request.getEntriesList()) {
         received.computeIfAbsent(entry.getIdentifier(), k -> new AtomicInteger())
             .incrementAndGet();
@@ -177,8 +278,25 @@ class FilingOutboxTest {
       SignedTreeHead head = signer.sign(tree.size(), tree.rootHash(), System.currentTimeMillis());
       FileIdentifiersResponse.Builder response = FileIdentifiersResponse.newBuilder()
           .setTreeHead(head);
+      boolean batch = request.getBatchProof() && !old.get() && tree.size() > first;
+      if (batch) {
+        batches.incrementAndGet();
+        List<ByteString> frontier = new ArrayList<>(tree.leftFrontier(first).stream()
+            .map(ByteString::copyFrom).toList());
+        if (!frontier.isEmpty() && tamperFrontier.compareAndSet(true, false)) {
+          frontier.set(0, ByteString.copyFrom(new byte[MerkleTree.HASH_LENGTH]));
+          tamperedBatch.set(first);
+        }
+        response.setBatchProof(BatchInclusionProof.newBuilder().setFirstLeafIndex(first)
+            .addAllLeftFrontier(frontier));
+      }
       for (FilingEntry entry : request.getEntriesList()) {
         long index = indexes.get(entry.getIdentifier());
+        if (batch && index >= first) {
+          response.addReceipts(FilingReceipt.newBuilder().setIdentifier(entry.getIdentifier())
+              .setLeafIndex(index));
+          continue;
+        }
         List<ByteString> path = auditPath(index, head.getTreeSize());
         if (tamperNext.compareAndSet(true, false)) {
           tampered.set(entry.getIdentifier());
@@ -199,6 +317,7 @@ class FilingOutboxTest {
     @Override
     public synchronized void getConsistencyProof(GetConsistencyProofRequest request,
         StreamObserver<GetConsistencyProofResponse> out) {
+      consistencyCalls.incrementAndGet();
       GetConsistencyProofResponse.Builder response = GetConsistencyProofResponse.newBuilder();
       tree.consistencyProof(request.getFirstTreeSize(), request.getSecondTreeSize())
           .forEach(h -> response.addConsistencyPath(ByteString.copyFrom(h)));

@@ -2,6 +2,8 @@ package cn.cpin.node.trust;
 
 import cn.cpin.protocol.pki.CpinIdentity;
 import cn.cpin.protocol.pki.CpinPeerVerifier;
+import io.netty.handler.ssl.OpenSslCertificateException;
+import io.netty.handler.ssl.SslProvider;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
@@ -21,6 +23,9 @@ public final class CpinTrustManager extends X509ExtendedTrustManager {
   public interface Refusals {
     void refused(String peerHost, String reason);
   }
+
+  // OpenSSL's X509_V_ERR_CERT_REJECTED (netty-tcnative's class is only on the runtime path).
+  private static final int X509_V_ERR_CERT_REJECTED = 28;
 
   private final CpinPeerVerifier verifier;
   private final CpinIdentity expectedServer;
@@ -83,14 +88,30 @@ public final class CpinTrustManager extends X509ExtendedTrustManager {
       checkClientTrusted(chain, authType);
     } catch (CertificateException e) {
       refusals.refused(String.valueOf(engine.getPeerHost()), e.getMessage());
-      throw e;
+      throw certificateAlert(e);
     }
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    checkServerTrusted(chain, authType);
+    try {
+      checkServerTrusted(chain, authType);
+    } catch (CertificateException e) {
+      throw certificateAlert(e);
+    }
+  }
+
+  /**
+   * Under BoringSSL a plain CertificateException becomes X509_V_ERR_UNSPECIFIED, which is sent as
+   * an internal-error alert; a rejected certificate must reach the peer as bad_certificate.
+   */
+  private static CertificateException certificateAlert(CertificateException e) {
+    if (NodeTls.PROVIDER != SslProvider.OPENSSL || e instanceof OpenSslCertificateException) {
+      return e;
+    }
+    return new OpenSslCertificateException(e.getMessage(), e,
+        X509_V_ERR_CERT_REJECTED);
   }
 
   @Override

@@ -29,12 +29,11 @@ import javax.net.ssl.TrustManager;
 public final class NodeTls {
   private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
   /**
-   * The JDK's TLS, or BoringSSL (netty-tcnative) with {@code -Dcpin.tls=openssl} where it loads:
-   * about twice the gRPC throughput per CPU (docs/benchmarks.md), same protocols, certificates and
-   * checks, but not yet the default: a refused client certificate then reaches the client as an
-   * internal-error alert, not a certificate alert, which the trust tests do not accept.
+   * BoringSSL (netty-tcnative) where it loads, about twice the gRPC throughput per CPU
+   * (docs/benchmarks.md); the JDK's TLS otherwise or with {@code -Dcpin.tls=jdk}. Same protocols,
+   * certificates and checks; refusals reach the peer as certificate alerts on both.
    */
-  static final SslProvider PROVIDER = "openssl".equals(System.getProperty("cpin.tls"))
+  static final SslProvider PROVIDER = !"jdk".equals(System.getProperty("cpin.tls"))
       && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
 
   private final AdvancedTlsX509KeyManager keyManager = new AdvancedTlsX509KeyManager();

@@ -118,6 +118,134 @@ public final class MerkleProofs {
     return sn == 0 && MessageDigest.isEqual(fr, root1) && MessageDigest.isEqual(sr, root2);
   }
 
+  /**
+   * Whether the leaves {@code leafHashes}, in leaf order, are the leaves {@code first} to
+   * {@code treeSize - 1} of the tree of size {@code treeSize} whose Merkle tree hash is
+   * {@code rootHash}, given {@code frontier}, the compact range of the first {@code first} leaves
+   * (IDN-030, {@link MerkleTree#leftFrontier}): the root recomputed from the frontier and the
+   * leaves must equal {@code rootHash}.
+   */
+  public static boolean verifyBatchInclusion(long first, List<byte[]> frontier,
+      List<byte[]> leafHashes, long treeSize, byte[] rootHash) {
+    if (!isHash(rootHash) || !isProof(frontier) || leafHashes == null || leafHashes.isEmpty()
+        || first < 0 || treeSize - first != leafHashes.size()
+        || frontier.size() != Long.bitCount(first)) {
+      return false;
+    }
+    for (byte[] h : leafHashes) {
+      if (!isHash(h)) {
+        return false;
+      }
+    }
+    return MessageDigest.isEqual(batchRoot(first, frontier, leafHashes), rootHash);
+  }
+
+  // The root of [0, first + leaves) from the compact range of [0, first) and the leaves after it:
+  // appending each leaf merges equal-sized perfect subtrees, as a binary counter carries.
+  private static byte[] batchRoot(long first, List<byte[]> frontier, List<byte[]> leafHashes) {
+    int capacity = frontier.size() + 64;
+    byte[][] hashes = new byte[capacity][];
+    long[] sizes = new long[capacity];
+    int top = 0;
+    long bits = first;
+    for (byte[] h : frontier) {
+      long size = Long.highestOneBit(bits);
+      bits -= size;
+      hashes[top] = h;
+      sizes[top++] = size;
+    }
+    for (byte[] leaf : leafHashes) {
+      hashes[top] = leaf;
+      sizes[top++] = 1;
+      while (top >= 2 && sizes[top - 1] == sizes[top - 2]) {
+        hashes[top - 2] = MerkleTree.nodeHash(hashes[top - 2], hashes[top - 1]);
+        sizes[top - 2] *= 2;
+        top--;
+      }
+    }
+    byte[] root = hashes[--top];
+    while (top > 0) {
+      root = MerkleTree.nodeHash(hashes[--top], root);
+    }
+    return root;
+  }
+
+  /**
+   * The RFC 9162 audit path of leaf {@code leafIndex} (one of the batch's) in the tree of size
+   * {@code first + leafHashes.size()}, derived from a batch proof (IDN-030) that verified: every
+   * sibling on the path is a frontier subtree or lies over batch leaves.
+   *
+   * @throws IllegalArgumentException if {@code leafIndex} is not a leaf of the batch or the
+   *     frontier does not have one hash per bit set in {@code first}
+   */
+  public static List<byte[]> batchAuditPath(long first, List<byte[]> frontier,
+      List<byte[]> leafHashes, long leafIndex) {
+    long treeSize = first + leafHashes.size();
+    if (leafIndex < first || leafIndex >= treeSize) {
+      throw new IllegalArgumentException("leaf " + leafIndex + " is not in the batch [" + first
+          + ", " + treeSize + ")");
+    }
+    if (frontier.size() != Long.bitCount(first)) {
+      throw new IllegalArgumentException("a frontier of " + first + " leaves has "
+          + Long.bitCount(first) + " hashes, not " + frontier.size());
+    }
+    java.util.ArrayList<byte[]> path = new java.util.ArrayList<>();
+    new BatchTree(first, frontier, leafHashes).path(leafIndex, 0, treeSize, path);
+    return path;
+  }
+
+  /**
+   * The RFC 9162 §2.1.4.1 consistency proof from the tree of size {@code first} to the tree of
+   * size {@code first + leafHashes.size()}, derived from a batch proof (IDN-030): every node it
+   * names is a frontier subtree or lies over the batch's leaves. A filer whose trusted head has
+   * size {@code first} so checks consistency without asking the log (IDN-013).
+   *
+   * @throws IllegalArgumentException if {@code first} is 0, the batch is empty or the frontier
+   *     does not have one hash per bit set in {@code first}
+   */
+  public static List<byte[]> batchConsistencyProof(long first, List<byte[]> frontier,
+      List<byte[]> leafHashes) {
+    if (first < 1 || leafHashes.isEmpty() || frontier.size() != Long.bitCount(first)) {
+      throw new IllegalArgumentException("no consistency proof from " + first + " with "
+          + frontier.size() + " frontier hashes and " + leafHashes.size() + " leaves");
+    }
+    java.util.ArrayList<byte[]> proof = new java.util.ArrayList<>();
+    new BatchTree(first, frontier, leafHashes).subproof(first, 0, first + leafHashes.size(),
+        true, proof);
+    return proof;
+  }
+
+  /** The nodes of a tree known only by the compact range of its first leaves and the rest. */
+  private record BatchTree(long first, List<byte[]> frontier, List<byte[]> leaves)
+      implements MerkleNodes {
+    // Over batch leaves, a frontier subtree, or split.
+    @Override
+    public byte[] hash(long start, long end) {
+      if (start >= first) {
+        if (end - start == 1) {
+          return leaves.get((int) (start - first));
+        }
+      } else {
+        long at = 0;
+        long bits = first;
+        for (byte[] h : frontier) {
+          long size = Long.highestOneBit(bits);
+          bits -= size;
+          if (at == start && at + size == end) {
+            return h;
+          }
+          at += size;
+        }
+        if (end <= first) {
+          throw new IllegalStateException("[" + start + ", " + end + ") is inside a frontier "
+              + "subtree");
+        }
+      }
+      long k = MerkleTree.largestPowerOfTwoBelow(end - start);
+      return MerkleTree.nodeHash(hash(start, start + k), hash(start + k, end));
+    }
+  }
+
   private static boolean isHash(byte[] h) {
     return h != null && h.length == MerkleTree.HASH_LENGTH;
   }

@@ -40,6 +40,7 @@ public final class MerkleTree {
   private static final byte[] EMPTY_ROOT = newSha256().digest();
 
   private final Level[] levels;
+  private final MerkleNodes nodes = this::subtreeHash;
   private volatile long size;
 
   /** Creates an empty tree. */
@@ -164,7 +165,7 @@ public final class MerkleTree {
           "leaf index " + leafIndex + " outside [0, " + treeSize + ") for tree size " + treeSize);
     }
     List<byte[]> out = new ArrayList<>(64 - Long.numberOfLeadingZeros(treeSize));
-    path(leafIndex, 0, treeSize, out);
+    nodes.path(leafIndex, 0, treeSize, out);
     return out;
   }
 
@@ -184,43 +185,31 @@ public final class MerkleTree {
           "first size " + firstSize + " outside [1, " + secondSize + "] (second size)");
     }
     List<byte[]> out = new ArrayList<>(2 * (64 - Long.numberOfLeadingZeros(secondSize)));
-    subproof(firstSize, 0, secondSize, true, out);
+    nodes.subproof(firstSize, 0, secondSize, true, out);
     return out;
   }
 
-  // PATH(m, D[start:end]) of RFC 9162 §2.1.3.1, with m absolute.
-  private void path(long m, long start, long end, List<byte[]> out) {
-    long len = end - start;
-    if (len == 1) {
-      return;
+  /**
+   * The compact range of the first {@code treeSize} leaves (IDN-030): the hashes of the perfect
+   * subtrees of {@code treeSize}'s binary decomposition, left to right (largest first); empty for
+   * 0. With the leaves after them these give the root of any larger tree.
+   *
+   * @throws IllegalArgumentException if {@code treeSize} is negative or greater than {@link #size()}
+   */
+  public List<byte[]> leftFrontier(long treeSize) {
+    long n = size;
+    if (treeSize < 0 || treeSize > n) {
+      throw new IllegalArgumentException("tree size " + treeSize + " outside [0, " + n + "]");
     }
-    long k = largestPowerOfTwoBelow(len);
-    if (m < start + k) {
-      path(m, start, start + k, out);
-      out.add(subtreeHash(start + k, end));
-    } else {
-      path(m, start + k, end, out);
-      out.add(subtreeHash(start, start + k));
-    }
-  }
-
-  // SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1, with m relative to start.
-  private void subproof(long m, long start, long end, boolean b, List<byte[]> out) {
-    long len = end - start;
-    if (m == len) {
-      if (!b) {
-        out.add(subtreeHash(start, end));
+    List<byte[]> out = new ArrayList<>(Long.bitCount(treeSize));
+    long start = 0;
+    for (int k = 62; k >= 0; k--) {
+      if ((treeSize & (1L << k)) != 0) {
+        out.add(levels[k].get(start >>> k));
+        start += 1L << k;
       }
-      return;
     }
-    long k = largestPowerOfTwoBelow(len);
-    if (m <= k) {
-      subproof(m, start, start + k, b, out);
-      out.add(subtreeHash(start + k, end));
-    } else {
-      subproof(m - k, start + k, end, false, out);
-      out.add(subtreeHash(start, start + k));
-    }
+    return out;
   }
 
   /**

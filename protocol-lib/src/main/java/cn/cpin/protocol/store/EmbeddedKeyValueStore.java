@@ -247,6 +247,23 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
   @Override
   public boolean write(Map<String, byte[]> puts, Iterable<String> deletes,
       Map<String, Optional<byte[]>> expected) {
+    long mine = logAndApply(puts, deletes, expected);
+    if (mine < 0) {
+      return false;
+    }
+    awaitDurable(mine);
+    return true;
+  }
+
+  /** Logged and applied now; on disk with the next group commit (a later write's or sync's). */
+  @Override
+  public void writeUnsynced(Map<String, byte[]> puts, Iterable<String> deletes) {
+    logAndApply(puts, deletes, Map.of());
+  }
+
+  // The record's sequence number, or -1 if an expected value did not match (nothing written).
+  private long logAndApply(Map<String, byte[]> puts, Iterable<String> deletes,
+      Map<String, Optional<byte[]>> expected) {
     // Copy and encode first: the caller's arrays and iterables are not read under the lock.
     Map<String, byte[]> putCopies = new LinkedHashMap<>();
     puts.forEach((key, value) -> putCopies.put(requireKey(key), value.clone()));
@@ -265,15 +282,14 @@ public final class EmbeddedKeyValueStore implements KeyValueStore {
         boolean matches = want.isEmpty() ? current == null
             : current != null && Arrays.equals(current, want.get());
         if (!matches) {
-          return false;
+          return -1;
         }
       }
       mine = logAndApply(body, deleteKeys, putCopies);
     } finally {
       lock.unlockWrite(stamp);
     }
-    awaitDurable(mine);
-    return true;
+    return mine;
   }
 
   /** One locked read-modify-write, rather than the default's optimistic retries. */

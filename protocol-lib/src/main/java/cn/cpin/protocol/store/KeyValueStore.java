@@ -67,6 +67,16 @@ public interface KeyValueStore extends AutoCloseable {
     return write(puts, deletes, expected);
   }
 
+  /**
+   * Writes {@code puts} and {@code deletes} without waiting for them to be durable: readers see
+   * them at once; a crash may lose them (with any later unsynced write), never a write that
+   * returned or a sync that returned after them. For state that is redone after a loss, e.g. a
+   * filing answer that refiling gets again. Stores without group commit write durably.
+   */
+  default void writeUnsynced(Map<String, byte[]> puts, Iterable<String> deletes) {
+    write(puts, deletes, Map.of());
+  }
+
   /** Stores {@code value} under {@code key}. */
   default void put(String key, byte[] value) {
     write(Map.of(key, value), List.of(), Map.of());

@@ -179,6 +179,17 @@ class EmbeddedKeyValueStoreCrashTest {
 
   // ---- torn and corrupted tails ----
 
+  @Test
+  void anUnsyncedWriteFollowedByADurableOneSurvivesACrash() throws IOException {
+    EmbeddedKeyValueStore store = EmbeddedKeyValueStore.open(file(), Duration.ZERO, 1L << 20);
+    store.writeUnsynced(Map.of("u/filed", b("receipt")), List.of("u/outbox"));
+    store.write(Map.of("u/next", b("issued")), List.of(), Map.of());
+    store.crashForTest();
+    try (KeyValueStore reopened = EmbeddedKeyValueStore.open(file())) {
+      assertThat(reopened.scan("u/").keySet()).containsExactly("u/filed", "u/next");
+    }
+  }
+
   /** Writes {@code count} records r/1..r/count, each acknowledged, then crashes. */
   private Path writeAndCrash(int count) throws IOException {
     EmbeddedKeyValueStore store = EmbeddedKeyValueStore.open(file(), Duration.ZERO, 1L << 20);

@@ -461,6 +461,20 @@ abstract class KeyValueStoreContractTest {
   // ---- durability ----
 
   @Test
+  void anUnsyncedWriteIsSeenAtOnceAndDurableAfterALaterSync() {
+    store.put("u/gone", b("old"));
+    store.writeUnsynced(Map.of("u/a", b("1"), "u/b", b("2")), List.of("u/gone"));
+    assertThat(store.scan("u/").keySet()).containsExactly("u/a", "u/b");
+    assertThat(store.putIfAbsent("u/a", b("other"))).as("conditional writes see it").isFalse();
+    store.sync();
+
+    closeAndReopen();
+
+    assertThat(store.scan("u/").keySet()).containsExactly("u/a", "u/b");
+    assertThat(s(store.get("u/b").orElseThrow())).isEqualTo("2");
+  }
+
+  @Test
   void everythingSurvivesCloseAndReopen() {
     byte[] all = new byte[256];
     for (int i = 0; i < 256; i++) {
