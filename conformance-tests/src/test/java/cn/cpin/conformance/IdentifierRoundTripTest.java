@@ -3,6 +3,7 @@ package cn.cpin.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import cn.cpin.conformance.federation.LocalFederation;
+import cn.cpin.identifier.v1.FilingReceipt;
 import cn.cpin.identifier.v1.FilingServiceGrpc;
 import cn.cpin.identifier.v1.FilingStatus;
 import cn.cpin.identifier.v1.GetIdentifierRecordRequest;
@@ -101,6 +102,14 @@ class IdentifierRoundTripTest {
               .map(ByteString::toByteArray).toList(),
           proof.getTreeHead().getRootHash().toByteArray())).isTrue();
       assertThat(filed.getFilingReceipt().getLeafIndex()).isEqualTo(proof.getLeafIndex());
+      // The record's own receipt proves it too, as IDN-013 has it (with a batch proof, IDN-030,
+      // the regional node derives the path it does not keep).
+      FilingReceipt receipt = filed.getFilingReceipt();
+      assertThat(TreeHeadSigner.verify(receipt.getTreeHead(), logKey)).isTrue();
+      assertThat(MerkleProofs.verifyInclusion(receipt.getLeafHash().toByteArray(),
+          receipt.getLeafIndex(), receipt.getTreeHead().getTreeSize(), receipt.getAuditPathList()
+              .stream().map(ByteString::toByteArray).toList(),
+          receipt.getTreeHead().getRootHash().toByteArray())).isTrue();
 
       // Resolution: the national root names the serving node, which answers for the identifier.
       PrefixRecord prefix = PrefixServiceGrpc.newBlockingStub(national)

@@ -74,8 +74,11 @@ final class IdentifierServiceImpl extends IdentifierServiceGrpc.IdentifierServic
   @Override
   public void getIdentifierRecord(GetIdentifierRecordRequest request,
       StreamObserver<GetIdentifierRecordResponse> responseObserver) {
-    responseObserver.onNext(GetIdentifierRecordResponse.newBuilder()
-        .setRecord(find(request.getIdentifier())).build());
+    IdentifierRecord record = find(request.getIdentifier());
+    // A record filed under a batch proof keeps no audit path (IDN-030); v1 readers get it here.
+    IdentifierRecord withPath = library.provenReceipt(Identifier.parse(request.getIdentifier()))
+        .map(receipt -> record.toBuilder().setFilingReceipt(receipt).build()).orElse(record);
+    responseObserver.onNext(GetIdentifierRecordResponse.newBuilder().setRecord(withPath).build());
     responseObserver.onCompleted();
   }
 
