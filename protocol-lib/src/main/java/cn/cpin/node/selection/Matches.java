@@ -125,6 +125,26 @@ final class Matches {
     endSegment(b, false, minPrice, maxPerformance, maxUplink);
   }
 
+  /** Whether values in {@code [lowest, highest]} leave criterion {@code c}'s range as it is. */
+  boolean within(int c, double lowest, double highest) {
+    return lowest >= min[c] && highest <= max[c];
+  }
+
+  /**
+   * As {@link #addPublic}, for rows whose values are known to lie within the ranges seen so far
+   * ({@link #within}): only the rows are copied, and the segment's best values are the given
+   * bounds of them.
+   */
+  void addWithin(Bucket b, int[] rows, int n, double lowestPrice, double highestPerformance,
+      double highestBandwidth) {
+    if (n == 0) {
+      return;
+    }
+    System.arraycopy(rows, 0, row, size, n);
+    size += n;
+    endSegment(b, false, lowestPrice, highestPerformance, highestBandwidth);
+  }
+
   void criterion(int c, double value) {
     min[c] = Math.min(min[c], value);
     max[c] = Math.max(max[c], value);

@@ -82,6 +82,14 @@ final class SelectionIndex {
     /** The currency of every row's price, if they share one (MIXED if not, NONE if no rows). */
     int soleCurrency = NONE;
     int[] uplink = new int[0];
+    /** The ranges of the ranking's columns, per chunk. */
+    final Zones priceZones = new Zones();
+    final Zones uplinkZones = new Zones();
+    final Zones fp16Zones = new Zones();
+    final Zones fp32Zones = new Zones();
+    final Zones fp64Zones = new Zones();
+    final Zones int8Zones = new Zones();
+    final Zones fp16OrCoresZones = new Zones();
     long[][] windows = new long[0][];
     OfferConstraints[] offers = new OfferConstraints[0];
 
@@ -176,6 +184,13 @@ final class SelectionIndex {
       b.soleCurrency = b.soleCurrency == NONE || b.soleCurrency == b.currency[row]
           ? b.currency[row] : MIXED;
       b.uplink[row] = r.getUplinkBandwidthMbps();
+      b.priceZones.widen(row, b.price[row]);
+      b.uplinkZones.widen(row, b.uplink[row]);
+      b.fp16Zones.widen(row, b.fp16[row]);
+      b.fp32Zones.widen(row, b.fp32[row]);
+      b.fp64Zones.widen(row, b.fp64[row]);
+      b.int8Zones.widen(row, b.int8[row]);
+      b.fp16OrCoresZones.widen(row, b.fp16OrCores[row]);
       b.windows[row] = r.getAvailabilityWindowsCount() == 0 ? null : windowsOf(r);
       b.withOffers += (r.hasOfferConstraints() ? 1 : 0) - (b.offers[row] != null ? 1 : 0);
       b.offers[row] = r.hasOfferConstraints() ? r.getOfferConstraints() : null;
@@ -269,6 +284,30 @@ final class SelectionIndex {
       names.add(name);
     }
     return next;
+  }
+
+  /**
+   * Per chunk of a bucket's rows, the range of every value a row of it has held: never narrowed,
+   * so a superset of the current values, which is all a scan needs to know that a chunk's
+   * matches cannot widen the ranges it has seen.
+   */
+  static final class Zones {
+    double[] min = new double[0];
+    double[] max = new double[0];
+
+    void widen(int row, double value) {
+      int c = row / Matches.CHUNK;
+      if (c >= min.length) {
+        int n = Math.max(c + 1, min.length * 2);
+        int from = min.length;
+        min = Arrays.copyOf(min, n);
+        max = Arrays.copyOf(max, n);
+        Arrays.fill(min, from, n, Double.POSITIVE_INFINITY);
+        Arrays.fill(max, from, n, Double.NEGATIVE_INFINITY);
+      }
+      min[c] = Math.min(min[c], value);
+      max[c] = Math.max(max[c], value);
+    }
   }
 
   /** Throughput unit conversion (SEL-003), as the inventory's gauges convert too. */

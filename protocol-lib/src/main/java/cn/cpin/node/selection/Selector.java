@@ -211,6 +211,10 @@ public final class Selector {
     final Map<String, List<Integer>> linesToResource = new HashMap<>();
     final List<List<Integer>> linesToProvince = new ArrayList<>();
     final int performance;
+    /** What the filters guarantee of every public-network match (else the widest bounds). */
+    final double maxPrice;
+    final double minPerformance;
+    final double minUplink;
 
     Query(DemandConstraints c, SelectionPreferences preferences, boolean qualifiedReseller,
         List<DedicatedLine> open) {
@@ -247,6 +251,16 @@ public final class Selector {
       policy = c.getDedicatedLinePolicy();
       performance = c.hasMinFp16Peak() && fp16 > 0 ? 16 : c.hasMinFp32Peak() && fp32 > 0 ? 32
           : c.hasMinFp64Peak() && fp64 > 0 ? 64 : c.hasMinInt8Peak() && int8 > 0 ? 8 : 0;
+      maxPrice = c.hasMaxPricePerUnitHour() ? c.getMaxPricePerUnitHour().getMinorUnits()
+          : Double.POSITIVE_INFINITY;
+      minPerformance = switch (performance) {
+        case 16 -> fp16;
+        case 32 -> fp32;
+        case 64 -> fp64;
+        case 8 -> int8;
+        default -> Double.NEGATIVE_INFINITY;
+      };
+      minUplink = minBandwidth > 0 ? minBandwidth : Double.NEGATIVE_INFINITY;
       for (int p = 0; p < network.size(); p++) {
         linesToProvince.add(new ArrayList<>());
       }
@@ -475,7 +489,7 @@ public final class Selector {
       }
       out.ensureRoom(n);
       if (!lines) { // every filter has been applied: the rows left are matches
-        out.addPublic(b, rows, n, performanceColumn(b, q), publicLatency);
+        addPublic(b, base / Matches.CHUNK, rows, n, q, publicLatency, out);
         continue;
       }
       for (int j = 0; j < n; j++) {
@@ -508,6 +522,32 @@ public final class Selector {
     }
     if (lines) {
       out.endSegmentWithLines(b, first);
+    }
+  }
+
+  /**
+   * Records a chunk's matches over the public network. When the chunk's value ranges, narrowed by
+   * what the demand's filters guarantee of its matches, lie within the ranges this part has seen,
+   * its matches cannot change the minima and maxima, and only their rows are copied: most chunks
+   * of a broad demand, whose matches would otherwise be read once more here.
+   */
+  private static void addPublic(Bucket b, int chunk, int[] rows, int n, Query q, double latency,
+      Matches out) {
+    if (n == 0) {
+      return;
+    }
+    out.criterion(LATENCY, latency);
+    SelectionIndex.Zones performance = performanceZones(b, q);
+    double lowestPrice = b.priceZones.min[chunk];
+    double highestPrice = Math.min(b.priceZones.max[chunk], q.maxPrice);
+    double lowestPerformance = Math.max(performance.min[chunk], q.minPerformance);
+    double lowestUplink = Math.max(b.uplinkZones.min[chunk], q.minUplink);
+    if (out.within(PRICE, lowestPrice, highestPrice)
+        && out.within(PERFORMANCE, lowestPerformance, performance.max[chunk])
+        && out.within(BANDWIDTH, lowestUplink, b.uplinkZones.max[chunk])) {
+      out.addWithin(b, rows, n, lowestPrice, performance.max[chunk], b.uplinkZones.max[chunk]);
+    } else {
+      out.addPublic(b, rows, n, performanceColumn(b, q), latency);
     }
   }
 
@@ -587,6 +627,17 @@ public final class Selector {
     OrderBook orders = bookings;
     return booked && orders != null
         ? total - orders.bookedPeak(resourceId, q.windowStart, q.windowEnd) : total;
+  }
+
+  /** The per-chunk ranges of {@link #performanceColumn}. */
+  private static SelectionIndex.Zones performanceZones(Bucket b, Query q) {
+    return switch (q.performance) {
+      case 16 -> b.fp16Zones;
+      case 32 -> b.fp32Zones;
+      case 64 -> b.fp64Zones;
+      case 8 -> b.int8Zones;
+      default -> b.fp16OrCoresZones;
+    };
   }
 
   // SEL-005: the demanded precision's peak, else FP16 if stated, else CPU cores.
