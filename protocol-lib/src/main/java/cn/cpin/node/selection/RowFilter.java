@@ -1,12 +1,27 @@
 package cn.cpin.node.selection;
 
 import cn.cpin.node.selection.SelectionIndex.Bucket;
+import java.util.function.IntPredicate;
 
 /** One constraint of a demand, applied to a chunk of a bucket's rows at a time. */
 @FunctionalInterface
 interface RowFilter {
   /** Moves the rows of {@code rows[0..n)} that meet the constraint to its front; how many. */
   int keep(Bucket b, int[] rows, int n);
+
+  /**
+   * The rows that {@code test} keeps: for the rarely set constraints (windows, budget, offer
+   * constraints), whose test per row costs more than the call.
+   */
+  static int where(int[] rows, int n, IntPredicate test) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+      int i = rows[j];
+      rows[kept] = i;
+      kept += test.test(i) ? 1 : 0;
+    }
+    return kept;
+  }
 
   // The column tests selection uses, one loop each over primitives: branch-free, and monomorphic
   // for the JIT, which a shared loop calling a predicate per row would not be.

@@ -413,15 +413,8 @@ public final class Selector {
     long free = c.hasTimeWindow() ? Long.MIN_VALUE : q.units;
     f.add((b, rows, n) -> RowFilter.offered(b, free, rows, n));
     if (c.hasTimeWindow()) {
-      f.add((b, rows, n) -> {
-        int kept = 0;
-        for (int j = 0; j < n; j++) {
-          int i = rows[j];
-          rows[kept] = i;
-          kept += freeForWindow(b.totalUnits[i], b.booked[i], b.ids[i], q) >= q.units ? 1 : 0;
-        }
-        return kept;
-      });
+      f.add((b, rows, n) -> RowFilter.where(rows, n,
+          i -> freeForWindow(b.totalUnits[i], b.booked[i], b.ids[i], q) >= q.units));
     }
     if (q.lines.isEmpty()) { // the public network: bandwidth and cost are columns too
       if (q.minBandwidth > 0) {
@@ -431,41 +424,16 @@ public final class Selector {
       if (c.hasBudget()) {
         int currency = ix.currencyIndex(c.getBudget().getCurrencyCode());
         long budget = c.getBudget().getMinorUnits();
-        f.add((b, rows, n) -> {
-          int kept = 0;
-          for (int j = 0; j < n; j++) {
-            int i = rows[j];
-            rows[kept] = i;
-            kept += b.currency[i] == currency && estimatedCost(q, b.price[i], -1) <= budget
-                ? 1 : 0;
-          }
-          return kept;
-        });
+        f.add((b, rows, n) -> RowFilter.where(rows, n,
+            i -> b.currency[i] == currency && estimatedCost(q, b.price[i], -1) <= budget));
       }
     }
     if (c.hasTimeWindow()) {
-      f.add((b, rows, n) -> {
-        int kept = 0;
-        for (int j = 0; j < n; j++) {
-          int i = rows[j];
-          rows[kept] = i;
-          kept += b.windows[i] == null || inside(b.windows[i], q) ? 1 : 0;
-        }
-        return kept;
-      });
+      f.add((b, rows, n) -> RowFilter.where(rows, n,
+          i -> b.windows[i] == null || inside(b.windows[i], q)));
     }
-    f.add((b, rows, n) -> {
-      if (b.withOffers == 0) {
-        return n;
-      }
-      int kept = 0;
-      for (int j = 0; j < n; j++) {
-        int i = rows[j];
-        rows[kept] = i;
-        kept += b.offers[i] == null || accepts(b.offers[i], q) ? 1 : 0;
-      }
-      return kept;
-    });
+    f.add((b, rows, n) -> b.withOffers == 0 ? n : RowFilter.where(rows, n,
+        i -> b.offers[i] == null || accepts(b.offers[i], q)));
     return f.toArray(RowFilter[]::new);
   }
 
